@@ -1,0 +1,54 @@
+"""The app's settings: one namespaced dict, ``settings.DJANGO_LIVECHAT``, read on every access.
+
+Reading at call time means ``override_settings(DJANGO_LIVECHAT=...)`` just works in tests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+
+
+@dataclass(frozen=True)
+class Setting:
+    default: Any
+    types: tuple[type, ...]
+    help: str
+
+
+# Every key users may set, with its default, accepted types and meaning (the README's table).
+SETTINGS: dict[str, Setting] = {
+    "MAX_MESSAGES": Setting(1000, (int,), "Most messages one request may carry."),
+    "MAX_MESSAGE_LENGTH": Setting(5000, (int,), "Most characters in one message."),
+    "MAX_TOKEN_LENGTH": Setting(255, (int,), "Most characters in a visitor token."),
+    "MAX_BODY_SIZE": Setting(
+        10 * 1024 * 1024, (int,), "Largest request body in bytes; larger ones get 413."
+    ),
+    "PERMISSION_CLASSES": Setting(
+        ("django_livechat.permissions.CanPostMessages",),
+        (list, tuple),
+        "Dotted paths of the DRF permission classes that guard posting.",
+    ),
+    "TOKEN_LIFETIME": Setting(
+        None, (int, type(None)), "Seconds a new API token lives; None means no expiry."
+    ),
+    "TOKEN_LAST_USED_INTERVAL": Setting(
+        300, (int,), "Seconds between writes of a token's last-used time."
+    ),
+    "SERVER_VERSION": Setting("7.0", (str,), "Version reported by GET /api/info."),
+}
+
+
+class LivechatSettings:
+    """Attribute access to ``settings.DJANGO_LIVECHAT`` with defaults, read on every access."""
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in SETTINGS:
+            raise AttributeError(name)
+        user = getattr(settings, "DJANGO_LIVECHAT", {}) or {}
+        return user.get(name, SETTINGS[name].default)
+
+
+app_settings = LivechatSettings()

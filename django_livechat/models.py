@@ -1,0 +1,252 @@
+"""Visitors, their rooms (conversations), messages, and the API's access tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from django_livechat.conf import app_settings
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+# Rocket.Chat's Random.id() alphabet: 17 characters from it make a public id.
+ID_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTWXYZabcdefghijkmnopqrstuvwxyz"
+ID_LENGTH = 17
+
+
+def random_ids(count: int) -> list[str]:
+    """``count`` Rocket.Chat-style public ids (17 characters, about 98 bits each)."""
+    raw = secrets.token_bytes(count * ID_LENGTH * 2)
+    size = len(ID_ALPHABET)
+    chars = [
+        ID_ALPHABET[int.from_bytes(raw[i : i + 2], "big") % size] for i in range(0, len(raw), 2)
+    ]
+    return ["".join(chars[i : i + ID_LENGTH]) for i in range(0, len(chars), ID_LENGTH)]
+
+
+def random_id() -> str:
+    return random_ids(1)[0]
+
+
+class GuestNumber(models.Model):
+    """One row per registered visitor; its auto-increment key is the N of ``guest-N``.
+
+    An insert is atomic and never hands out the same key twice, on SQLite (AUTOINCREMENT)
+    and PostgreSQL (a sequence) alike, so concurrent registrations never collide.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+
+    class Meta:
+        verbose_name = _("guest number")
+        verbose_name_plural = _("guest numbers")
+
+    def __str__(self) -> str:
+        return f"guest-{self.pk}"
+
+
+class Visitor(models.Model):
+    token = models.CharField(_("token"), max_length=255, unique=True)
+    username = models.CharField(_("username"), max_length=64, unique=True)
+    name = models.CharField(_("name"), max_length=255, blank=True)
+    email = models.EmailField(_("email"), blank=True)
+    phone = models.CharField(_("phone"), max_length=64, blank=True)
+    is_blocked = models.BooleanField(_("blocked"), default=False)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    last_activity_at = models.DateTimeField(_("last activity"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("visitor")
+        verbose_name_plural = _("visitors")
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(fields=["-created_at", "-id"], name="livechat_visitor_created"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name or self.username
+
+
+class Room(models.Model):
+    class Status(models.TextChoices):
+        OPEN = "open", _("open")
+        CLOSED = "closed", _("closed")
+
+    class Source(models.TextChoices):
+        API = "api", _("API")
+        WIDGET = "widget", _("widget")
+
+    rid = models.CharField(_("room id"), max_length=ID_LENGTH, unique=True, default=random_id)
+    visitor = models.ForeignKey(
+        Visitor, on_delete=models.CASCADE, related_name="rooms", verbose_name=_("visitor")
+    )
+    status = models.CharField(
+        _("status"), max_length=8, choices=Status.choices, default=Status.OPEN
+    )
+    source = models.CharField(
+        _("source"), max_length=16, choices=Source.choices, default=Source.API
+    )
+    opened_at = models.DateTimeField(_("opened"), default=timezone.now)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="livechat_rooms_closed",
+        verbose_name=_("closed by"),
+    )
+    close_comment = models.TextField(_("closing comment"), blank=True)
+    last_message_at = models.DateTimeField(_("last message"), null=True, blank=True)
+    message_count = models.PositiveIntegerField(_("messages"), default=0)
+    serving_agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="livechat_rooms_served",
+        verbose_name=_("serving agent"),
+    )
+
+    class Meta:
+        verbose_name = _("conversation")
+        verbose_name_plural = _("conversations")
+        ordering = ["-opened_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["visitor"],
+                condition=Q(status="open"),
+                name="livechat_one_open_room_per_visitor",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["-opened_at", "-id"], name="livechat_room_opened"),
+            models.Index(fields=["status", "-opened_at"], name="livechat_room_status_opened"),
+            models.Index(fields=["-last_message_at"], name="livechat_room_last_message"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rid} ({self.get_status_display()})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == self.Status.OPEN
+
+
+class Message(models.Model):
+    class Author(models.TextChoices):
+        VISITOR = "visitor", _("visitor")
+        AGENT = "agent", _("agent")
+        SYSTEM = "system", _("system")
+
+    public_id = models.CharField(_("id"), max_length=ID_LENGTH, unique=True, default=random_id)
+    room = models.ForeignKey(
+        Room, on_delete=models.CASCADE, related_name="messages", verbose_name=_("conversation")
+    )
+    author_kind = models.CharField(
+        _("author"), max_length=8, choices=Author.choices, default=Author.VISITOR
+    )
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="livechat_replies",
+        verbose_name=_("agent"),
+        help_text=_("The staff member who wrote an agent message."),
+    )
+    posted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="livechat_messages_posted",
+        verbose_name=_("posted by"),
+        help_text=_("The API user (integration) that posted the message."),
+    )
+    msg = models.TextField(_("text"))
+    ts = models.DateTimeField(_("time"))
+    hidden_at = models.DateTimeField(_("hidden"), null=True, blank=True)
+    hidden_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="livechat_messages_hidden",
+        verbose_name=_("hidden by"),
+    )
+    hidden_reason = models.TextField(_("reason for hiding"), blank=True)
+
+    class Meta:
+        verbose_name = _("message")
+        verbose_name_plural = _("messages")
+        ordering = ["ts", "pk"]
+        permissions = [("moderate_message", _("Can hide and unhide messages"))]
+        constraints = [
+            # ``ts`` is strictly increasing within a room, so it is also unique there.
+            models.UniqueConstraint(fields=["room", "ts"], name="livechat_message_room_ts"),
+        ]
+
+    def __str__(self) -> str:
+        return self.public_id
+
+    @property
+    def is_hidden(self) -> bool:
+        return self.hidden_at is not None
+
+
+def hash_token(raw: str) -> str:
+    """SHA-256 hex digest of a raw token: what is stored and looked up."""
+    return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+class AuthTokenManager(models.Manager["AuthToken"]):
+    def create_token(
+        self,
+        user: AbstractBaseUser,
+        name: str = "",
+        expires_at: Any = None,
+    ) -> tuple[AuthToken, str]:
+        """Create a token for ``user``; return it and the raw secret, which is not stored."""
+        raw = secrets.token_urlsafe(32)  # 256 bits
+        if expires_at is None and app_settings.TOKEN_LIFETIME:
+            expires_at = timezone.now() + timedelta(seconds=app_settings.TOKEN_LIFETIME)
+        token = self.create(user=user, digest=hash_token(raw), name=name, expires_at=expires_at)
+        return token, raw
+
+
+class AuthToken(models.Model):
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="livechat_tokens",
+        verbose_name=_("user"),
+    )
+    digest = models.CharField(_("digest"), max_length=64, unique=True, editable=False)
+    name = models.CharField(_("name"), max_length=100, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+    expires_at = models.DateTimeField(_("expires"), null=True, blank=True)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True, editable=False)
+
+    objects = AuthTokenManager()
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return self.name or _("token %(id)s") % {"id": self.pk}
+
+    def is_expired(self, now: Any = None) -> bool:
+        return self.expires_at is not None and self.expires_at <= (now or timezone.now())

@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from rest_framework.test import APIClient
+
+from django_livechat.models import AuthToken
+from tests.factories import AgentFactory
+
+MESSAGES_URL = "/api/v1/livechat/messages"
+
+
+@pytest.fixture
+def agent(db: Any) -> Any:
+    return AgentFactory()
+
+
+@pytest.fixture
+def agent_token(agent: Any) -> str:
+    _token, raw = AuthToken.objects.create_token(agent, name="tests")
+    return raw
+
+
+@pytest.fixture
+def api(agent: Any, agent_token: str) -> APIClient:
+    """A client sending the agent's ``X-Auth-Token`` and ``X-User-Id``."""
+    client = APIClient()
+    client.credentials(HTTP_X_AUTH_TOKEN=agent_token, HTTP_X_USER_ID=str(agent.pk))
+    return client
+
+
+@pytest.fixture
+def post_messages(api: APIClient) -> Any:
+    """POST a JSON body (any Python value, or raw bytes) to ``livechat/messages``."""
+
+    def post(body: Any, **extra: Any) -> Any:
+        if isinstance(body, bytes | str):
+            return api.generic("POST", MESSAGES_URL, body, content_type="application/json", **extra)
+        return api.post(MESSAGES_URL, body, format="json", **extra)
+
+    return post
