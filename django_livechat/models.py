@@ -60,6 +60,13 @@ class Visitor(models.Model):
     name = models.CharField(_("name"), max_length=255, blank=True)
     email = models.EmailField(_("email"), blank=True)
     phone = models.CharField(_("phone"), max_length=64, blank=True)
+    department = models.CharField(_("department"), max_length=255, blank=True)
+    livechat_data = models.JSONField(
+        _("custom fields"),
+        default=dict,
+        blank=True,
+        help_text=_("The visitor's custom fields (Rocket.Chat's livechatData), key to value."),
+    )
     is_blocked = models.BooleanField(_("blocked"), default=False)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
@@ -192,6 +199,7 @@ class Message(models.Model):
         verbose_name=_("hidden by"),
     )
     hidden_reason = models.TextField(_("reason for hiding"), blank=True)
+    edited_at = models.DateTimeField(_("edited"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("message")
