@@ -47,6 +47,8 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
                     id="django_livechat.E003",
                 )
             )
+        elif key == "THROTTLE_RATES":
+            errors.extend(_check_throttle_rates(value))
         elif key == "PERMISSION_CLASSES":
             for path in value:
                 try:
@@ -59,6 +61,32 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
                             id="django_livechat.E003",
                         )
                     )
+    return errors
+
+
+def _check_throttle_rates(rates: dict[Any, Any]) -> list[CheckMessage]:
+    from django_livechat.throttling import SCOPES, parse_rate
+
+    errors: list[CheckMessage] = []
+    for scope, rate in rates.items():
+        if scope not in SCOPES:
+            errors.append(
+                Error(
+                    f"DJANGO_LIVECHAT['THROTTLE_RATES'] has an unknown scope {scope!r}.",
+                    hint="Known scopes: " + ", ".join(SCOPES) + ".",
+                    id="django_livechat.E003",
+                )
+            )
+            continue
+        try:
+            parse_rate(rate)
+        except ValueError as exc:
+            errors.append(
+                Error(
+                    f"DJANGO_LIVECHAT['THROTTLE_RATES'][{scope!r}]: {exc}.",
+                    id="django_livechat.E003",
+                )
+            )
     return errors
 
 

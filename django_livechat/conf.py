@@ -38,6 +38,22 @@ SETTINGS: dict[str, Setting] = {
         300, (int,), "Seconds between writes of a token's last-used time."
     ),
     "SERVER_VERSION": Setting("7.0", (str,), "Version reported by GET /api/info."),
+    "THROTTLE_RATES": Setting(
+        {"user": "1200/min", "visitor": "120/min", "auth_failure": "20/min"},
+        (dict,),
+        "Request rates ('<count>/<s|m|h|d>', None disables): 'user' per API user, 'visitor' "
+        "per visitor token, 'auth_failure' failed authentications per client IP. Keys left "
+        "out keep their default.",
+    ),
+    "THROTTLE_CACHE": Setting(
+        "default", (str,), "Alias of the Django cache holding the throttles' counts."
+    ),
+    "NUM_PROXIES": Setting(
+        None,
+        (int, type(None)),
+        "Trusted reverse proxies in front of the site: the client IP is read from "
+        "X-Forwarded-For that many hops back; None uses REMOTE_ADDR.",
+    ),
 }
 
 

@@ -7,10 +7,11 @@ from typing import Any
 from django.contrib.auth import authenticate, get_user_model
 from django.utils.translation import gettext as _
 from rest_framework import status
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated, NotFound
 from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
 from django_livechat import services
@@ -19,6 +20,7 @@ from django_livechat.conf import app_settings
 from django_livechat.models import AuthToken
 from django_livechat.permissions import posting_permissions
 from django_livechat.serializers import MessagesRequestSerializer, PostedMessageSerializer
+from django_livechat.throttling import AuthFailureGuard, UserRateThrottle, VisitorRateThrottle
 from django_livechat.wire import (
     FirstRendererNegotiation,
     LivechatError,
@@ -38,9 +40,26 @@ class LivechatAPIView(APIView):
     content_negotiation_class = FirstRendererNegotiation
     throttle_classes: list[Any] = []
     versioning_class = None
+    # Failed authentications are counted per client IP; too many -> 429 (AuthFailureGuard).
+    counts_auth_failures = True
 
     def get_exception_handler(self) -> Any:
         return exception_handler
+
+    def get_throttles(self) -> list[BaseThrottle]:
+        """Our throttles, rates from ``DJANGO_LIVECHAT["THROTTLE_RATES"]`` (never DRF's)."""
+        return [UserRateThrottle()]
+
+    def perform_authentication(self, request: Request) -> None:
+        if not self.counts_auth_failures:
+            return
+        guard = AuthFailureGuard()
+        guard.check(request)
+        try:
+            request.user  # noqa: B018 - authenticates
+        except (AuthenticationFailed, NotAuthenticated):
+            guard.record(request)
+            raise
 
 
 class MessagesView(LivechatAPIView):
@@ -48,6 +67,9 @@ class MessagesView(LivechatAPIView):
 
     def get_permissions(self) -> list[BasePermission]:
         return posting_permissions()
+
+    def get_throttles(self) -> list[BaseThrottle]:
+        return [UserRateThrottle(), VisitorRateThrottle()]
 
     def post(self, request: Request) -> Response:
         serializer = MessagesRequestSerializer(data=request.data)
@@ -110,6 +132,7 @@ class LoginView(LivechatAPIView):
                         request._request, username=match.get_username(), password=password
                     )
         if user is None or not user.is_active:
+            AuthFailureGuard().record(request)
             return Response(
                 {"status": "error", "message": "Unauthorized", "success": False, "error": "Unauthorized"},
                 status=status.HTTP_401_UNAUTHORIZED,
@@ -143,6 +166,7 @@ class InfoView(LivechatAPIView):
 
     authentication_classes = []
     permission_classes = [AllowAny]
+    counts_auth_failures = False
 
     def get(self, request: Request) -> Response:
         return Response({"version": app_settings.SERVER_VERSION, "success": True})
@@ -153,6 +177,7 @@ class NotFoundView(LivechatAPIView):
 
     authentication_classes = []
     permission_classes = [AllowAny]
+    counts_auth_failures = False
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         raise NotFound()

@@ -3,12 +3,21 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from django_livechat.models import AuthToken
 from tests.factories import AgentFactory
 
 MESSAGES_URL = "/api/v1/livechat/messages"
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache() -> Any:
+    """Every test starts with an empty cache: throttle counts never leak between tests."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture
