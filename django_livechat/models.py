@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import uuid
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -264,3 +265,120 @@ class AuthToken(models.Model):
 
     def is_expired(self, now: Any = None) -> bool:
         return self.expires_at is not None and self.expires_at <= (now or timezone.now())
+
+
+# ------------------------------------------------------------------------------------------------
+# Two-way integration: idempotency keys, webhook endpoints and deliveries
+# ------------------------------------------------------------------------------------------------
+
+
+class IdempotencyKey(models.Model):
+    """The stored reply of a request sent with an ``Idempotency-Key`` header.
+
+    Written in the same transaction as the request's own writes, so a key exists exactly when the
+    request's work was committed. ``scope`` is whose key it is (an API user, a visitor token).
+    """
+
+    scope = models.CharField(_("scope"), max_length=100)
+    key = models.CharField(_("key"), max_length=255)
+    request_hash = models.CharField(_("request hash"), max_length=64)
+    status_code = models.PositiveSmallIntegerField(_("status code"), null=True, blank=True)
+    response_body = models.TextField(_("response body"), blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expires"))
+
+    class Meta:
+        verbose_name = _("idempotency key")
+        verbose_name_plural = _("idempotency keys")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["scope", "key"], name="livechat_idempotency_scope_key"),
+        ]
+        indexes = [models.Index(fields=["expires_at"], name="livechat_idempotency_expires")]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.key}"
+
+
+class WebhookEvent(models.TextChoices):
+    VISITOR_REGISTERED = "visitor_registered", _("visitor registered")
+    ROOM_OPENED = "room_opened", _("conversation opened")
+    ROOM_CLOSED = "room_closed", _("conversation closed")
+    MESSAGES_RECEIVED = "messages_received", _("visitor messages received")
+    AGENT_REPLIED = "agent_replied", _("agent replied")
+    MESSAGE_HIDDEN = "message_hidden", _("message hidden")
+
+
+def all_webhook_events() -> list[str]:
+    return list(WebhookEvent.values)
+
+
+class WebhookEndpoint(models.Model):
+    """A URL that receives signed webhook requests for the events it subscribes to."""
+
+    name = models.CharField(_("name"), max_length=100, blank=True)
+    url = models.URLField(_("URL"), max_length=500)
+    secret = models.CharField(
+        _("secret"),
+        max_length=255,
+        help_text=_("Shared secret for the X-Livechat-Signature HMAC-SHA256 header."),
+    )
+    events = models.JSONField(
+        _("events"),
+        default=all_webhook_events,
+        blank=True,
+        help_text=_("The events sent to this endpoint."),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("webhook endpoint")
+        verbose_name_plural = _("webhook endpoints")
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return self.name or self.url
+
+
+class WebhookDelivery(models.Model):
+    """One event for one endpoint: sent after commit, retried until delivered or given up."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("pending")
+        DELIVERED = "delivered", _("delivered")
+        FAILED = "failed", _("failed")
+
+    delivery_id = models.UUIDField(
+        _("delivery id"), unique=True, default=uuid.uuid4, editable=False
+    )
+    endpoint = models.ForeignKey(
+        WebhookEndpoint,
+        on_delete=models.CASCADE,
+        related_name="deliveries",
+        verbose_name=_("endpoint"),
+    )
+    event = models.CharField(_("event"), max_length=32, choices=WebhookEvent.choices)
+    payload = models.TextField(_("payload"))
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.PENDING
+    )
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+    next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
+    last_attempt_at = models.DateTimeField(_("last attempt"), null=True, blank=True)
+    delivered_at = models.DateTimeField(_("delivered"), null=True, blank=True)
+    last_status_code = models.PositiveSmallIntegerField(_("last status"), null=True, blank=True)
+    last_response = models.TextField(_("last response"), blank=True)
+
+    class Meta:
+        verbose_name = _("webhook delivery")
+        verbose_name_plural = _("webhook deliveries")
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="livechat_delivery_due"),
+            models.Index(fields=["-created_at", "-id"], name="livechat_delivery_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} {self.delivery_id}"
