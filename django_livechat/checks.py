@@ -100,7 +100,13 @@ def check_database(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
                 id="django_livechat.E004",
             )
         )
-    for alias, db in settings.DATABASES.items():
+    messages.extend(sqlite_warnings(settings.DATABASES))
+    return messages
+
+
+def sqlite_warnings(databases: dict[str, Any]) -> list[CheckMessage]:
+    messages: list[CheckMessage] = []
+    for alias, db in databases.items():
         if db.get("ENGINE") == "django.db.backends.sqlite3" and (
             str(db.get("OPTIONS", {}).get("transaction_mode", "")).upper() != "IMMEDIATE"
         ):

@@ -42,6 +42,10 @@ class SchemaSerializer(serializers.Serializer):
 
     schema: Schema
 
+    def run_validation(self, data: Any = serializers.empty) -> Any:
+        # The schema decides about null and missing bodies too (DRF would say "may not be null").
+        return self.to_internal_value({} if data is serializers.empty else data)
+
     def to_internal_value(self, data: Any) -> Any:
         try:
             return self.schema.validate(data)

@@ -72,9 +72,18 @@ def register_visitor(token: str, **fields: Any) -> tuple[Visitor, bool]:
         return Visitor.objects.get(token=token), False
 
 
-def open_room(visitor: Visitor, source: str = Room.Source.API) -> tuple[Room, bool]:
-    """The visitor's open room, locked for this transaction, opened if none; and whether new."""
-    room = Room.objects.select_for_update().filter(visitor=visitor, status=Room.Status.OPEN).first()
+def open_room(
+    visitor: Visitor, source: str = Room.Source.API, *, new_visitor: bool = False
+) -> tuple[Room, bool]:
+    """The visitor's open room, locked for this transaction, opened if none; and whether new.
+
+    ``new_visitor`` skips looking for a room a visitor registered in this transaction can't have.
+    """
+    room = None
+    if not new_visitor:
+        room = (
+            Room.objects.select_for_update().filter(visitor=visitor, status=Room.Status.OPEN).first()
+        )
     if room is None:
         try:
             with transaction.atomic():
@@ -166,7 +175,7 @@ def post_messages(
             visitor, new_visitor = register_visitor(token)
             if visitor.is_blocked:
                 raise VisitorBlocked(_("The visitor is blocked."))
-            room, new_room = open_room(visitor, source)
+            room, new_room = open_room(visitor, source, new_visitor=new_visitor)
         visitor = room.visitor
         if visitor.is_blocked:
             raise VisitorBlocked(_("The visitor is blocked."))

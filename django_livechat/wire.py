@@ -188,6 +188,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     headers: dict[str, str] = {}
     if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
         code, body = status.HTTP_401_UNAUTHORIZED, dict(UNAUTHORIZED_BODY)
+        if getattr(exc, "auth_header", None):
+            headers["WWW-Authenticate"] = str(exc.auth_header)  # type: ignore[attr-defined]
     elif isinstance(exc, LivechatError):
         code, body = exc.status_code, error_body(exc.message, exc.error_type)
     elif isinstance(exc, exceptions.PermissionDenied):
