@@ -22,7 +22,6 @@ class Setting:
 SETTINGS: dict[str, Setting] = {
     "MAX_MESSAGES": Setting(1000, (int,), "Most messages one request may carry."),
     "MAX_MESSAGE_LENGTH": Setting(5000, (int,), "Most characters in one message."),
-    "MAX_TOKEN_LENGTH": Setting(255, (int,), "Most characters in a visitor token."),
     "MAX_BODY_SIZE": Setting(
         10 * 1024 * 1024, (int,), "Largest request body in bytes; larger ones get 413."
     ),
@@ -38,6 +37,12 @@ SETTINGS: dict[str, Setting] = {
         300, (int,), "Seconds between writes of a token's last-used time."
     ),
     "SERVER_VERSION": Setting("7.0", (str,), "Version reported by GET /api/info."),
+    "DEFAULT_PAGE_SIZE": Setting(
+        50, (int,), "Items per page of livechat/rooms and livechat/messages.list without count."
+    ),
+    "MAX_PAGE_SIZE": Setting(
+        100, (int,), "Most items one page of any list route returns; a larger count is capped."
+    ),
     "THROTTLE_RATES": Setting(
         {"user": "1200/min", "visitor": "120/min", "auth_failure": "20/min"},
         (dict,),
@@ -53,6 +58,24 @@ SETTINGS: dict[str, Setting] = {
         (int, type(None)),
         "Trusted reverse proxies in front of the site: the client IP is read from "
         "X-Forwarded-For that many hops back; None uses REMOTE_ADDR.",
+    ),
+    "IDEMPOTENCY_KEY_LIFETIME": Setting(
+        24 * 60 * 60,
+        (int,),
+        "Seconds an Idempotency-Key's stored reply is kept; after that the key may be reused.",
+    ),
+    "WEBHOOK_TIMEOUT": Setting(10, (int, float), "Seconds to wait for a webhook receiver."),
+    "WEBHOOK_MAX_ATTEMPTS": Setting(
+        8, (int,), "Attempts to deliver one webhook before it is marked failed."
+    ),
+    "WEBHOOK_RETRY_DELAY": Setting(
+        10, (int, float), "Seconds before the first webhook retry; doubled after each attempt."
+    ),
+    "WEBHOOK_RETRY_MAX_DELAY": Setting(
+        3600, (int, float), "Longest wait in seconds between two webhook attempts."
+    ),
+    "WEBHOOK_TASK_BACKEND": Setting(
+        "default", (str,), "Alias of the Tasks backend (settings.TASKS) that sends webhooks."
     ),
 }
 
