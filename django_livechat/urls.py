@@ -1,4 +1,7 @@
-"""Rocket.Chat's REST paths. Include at the site root: ``path("", include("django_livechat.urls"))``."""
+"""Rocket.Chat's REST paths.
+
+Include them at the site root: ``path("", include("django_livechat.urls"))``.
+"""
 
 from django.urls import path, re_path
 

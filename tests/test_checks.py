@@ -4,10 +4,18 @@ import pytest
 from django.core.checks import run_checks
 from django.test import override_settings
 
+from django_livechat.checks import check_database, check_settings
+
 
 def ids(**settings: object) -> list[str]:
     with override_settings(**settings):
-        return [m.id for m in run_checks() if m.id and m.id.startswith("django_livechat.")]
+        return [m.id for m in [*check_settings(), *check_database()] if m.id]
+
+
+@pytest.mark.django_db
+def test_the_checks_are_registered() -> None:
+    with override_settings(DJANGO_LIVECHAT={"NOPE": 1}):
+        assert "django_livechat.E002" in [m.id for m in run_checks()]
 
 
 def test_defaults_are_clean() -> None:
@@ -45,7 +53,5 @@ def test_sqlite_without_immediate_transactions_warns() -> None:
 
 
 def test_use_tz_is_required() -> None:
-    from django_livechat.checks import check_database
-
     with override_settings(USE_TZ=False):
         assert "django_livechat.E004" in [m.id for m in check_database()]

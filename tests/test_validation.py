@@ -51,14 +51,23 @@ def assert_invalid(response: Any, message: str) -> None:
         ({"visitor": None, "messages": M}, "must be object"),
         ({"visitor": {}, "messages": M}, "must have required property 'token'"),
         ({"visitor": {"name": "A"}, "messages": M}, "must have required property 'token'"),
-        ({"visitor": {"token": "t", "name": "A"}, "messages": M}, "must NOT have additional properties"),
-        ({"visitor": {"token": "t", "email": "a@b.c"}, "messages": M}, "must NOT have additional properties"),
+        (
+            {"visitor": {"token": "t", "name": "A"}, "messages": M},
+            "must NOT have additional properties",
+        ),
+        (
+            {"visitor": {"token": "t", "email": "a@b.c"}, "messages": M},
+            "must NOT have additional properties",
+        ),
         ({"visitor": {"token": {}}, "messages": M}, "must be string"),
         ({"visitor": {"token": []}, "messages": M}, "must be string"),
         ({"visitor": {"token": ["a", "b"]}, "messages": M}, "must be string"),
         ({"visitor": {"token": [["a"]]}, "messages": M}, "must be string"),
         ({"visitor": {"token": [{}]}, "messages": M}, "must be string"),
-        ({"visitor": {"token": "x" * 256}, "messages": M}, "must NOT have more than 255 characters"),
+        (
+            {"visitor": {"token": "x" * 256}, "messages": M},
+            "must NOT have more than 255 characters",
+        ),
         # the visitor is checked before messages
         ({"visitor": {}, "messages": "oops"}, "must have required property 'token'"),
         # 5. messages
@@ -73,16 +82,31 @@ def assert_invalid(response: Any, message: str) -> None:
         ({"visitor": V, "messages": [[{"msg": "a"}]]}, "must be object"),
         ({"visitor": V, "messages": [{}]}, "must have required property 'msg'"),
         ({"visitor": V, "messages": [{"text": "a"}]}, "must have required property 'msg'"),
-        ({"visitor": V, "messages": [{"msg": "a", "rid": "r"}]}, "must NOT have additional properties"),
+        (
+            {"visitor": V, "messages": [{"msg": "a", "rid": "r"}]},
+            "must NOT have additional properties",
+        ),
         ({"visitor": V, "messages": [{"msg": {}}]}, "must be string"),
         ({"visitor": V, "messages": [{"msg": []}]}, "must be string"),
-        ({"visitor": V, "messages": [{"msg": "x" * 5001}]}, "must NOT have more than 5000 characters"),
+        (
+            {"visitor": V, "messages": [{"msg": "x" * 5001}]},
+            "must NOT have more than 5000 characters",
+        ),
         # items in order: the first bad one wins
-        ({"visitor": V, "messages": [{"msg": "ok"}, {}, {"msg": {}}]}, "must have required property 'msg'"),
+        (
+            {"visitor": V, "messages": [{"msg": "ok"}, {}, {"msg": {}}]},
+            "must have required property 'msg'",
+        ),
         ({"visitor": V, "messages": [{"msg": "ok"}, "x", {}]}, "must be object"),
         # our storage limits: PostgreSQL cannot store NUL or lone surrogates
-        ({"visitor": V, "messages": [{"msg": "a\x00b"}]}, "must NOT contain NUL characters or unpaired surrogates"),
-        ({"visitor": {"token": "\x00"}, "messages": M}, "must NOT contain NUL characters or unpaired surrogates"),
+        (
+            {"visitor": V, "messages": [{"msg": "a\x00b"}]},
+            "must NOT contain NUL characters or unpaired surrogates",
+        ),
+        (
+            {"visitor": {"token": "\x00"}, "messages": M},
+            "must NOT contain NUL characters or unpaired surrogates",
+        ),
     ],
 )
 def test_rule(post_messages: Any, body: Any, message: str) -> None:
@@ -149,7 +173,7 @@ def test_length_counts_code_points_not_utf16_units(post_messages: Any) -> None:
     ],
 )
 def test_coercion_of_msg(post_messages: Any, raw: str, stored: str) -> None:
-    body = '{"visitor":{"token":"t"},"messages":[{"msg":%s}]}' % raw
+    body = '{"visitor":{"token":"t"},"messages":[{"msg":' + raw + "}]}"
     response = post_messages(body)
     assert response.status_code == 200, response.content
     assert response.json()["messages"][0]["msg"] == stored
@@ -161,7 +185,7 @@ def test_coercion_of_msg(post_messages: Any, raw: str, stored: str) -> None:
     [("42", "42"), ("4.2e-9", "4.2e-9"), ("false", "false"), ("null", ""), ('["tok"]', "tok")],
 )
 def test_coercion_of_token(post_messages: Any, raw: str, stored: str) -> None:
-    body = '{"visitor":{"token":%s},"messages":[{"msg":"m"}]}' % raw
+    body = '{"visitor":{"token":' + raw + '},"messages":[{"msg":"m"}]}'
     assert post_messages(body).status_code == 200
     assert Visitor.objects.get().token == stored
 
@@ -171,7 +195,7 @@ def test_coercion_of_token(post_messages: Any, raw: str, stored: str) -> None:
     [('{"msg":"solo"}', ["solo"]), ('[{"msg":"a"},{"msg":"b"}]', ["a", "b"])],
 )
 def test_array_forms(post_messages: Any, raw: str, stored: list[str]) -> None:
-    body = '{"visitor":{"token":"t"},"messages":%s}' % raw
+    body = '{"visitor":{"token":"t"},"messages":' + raw + "}"
     response = post_messages(body)
     if raw.startswith("{"):
         assert_invalid(response, "must be array")
@@ -236,7 +260,10 @@ def test_charset_parameter_is_accepted(api: Any) -> None:
 
 def test_other_content_types_are_refused_in_the_error_shape(api: Any) -> None:
     response = api.generic(
-        "POST", "/api/v1/livechat/messages", "visitor=x", content_type="application/x-www-form-urlencoded"
+        "POST",
+        "/api/v1/livechat/messages",
+        "visitor=x",
+        content_type="application/x-www-form-urlencoded",
     )
     assert response.status_code == 415
     assert response.json()["errorType"] == "error-unsupported-media-type"
