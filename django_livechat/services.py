@@ -26,6 +26,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from django_livechat import signals
 from django_livechat.models import GuestNumber, Message, Room, Visitor, random_ids
 
 ONE_MS = timedelta(milliseconds=1)
@@ -67,6 +68,7 @@ def register_visitor(token: str, **fields: Any) -> tuple[Visitor, bool]:
         with transaction.atomic():
             number = GuestNumber.objects.create().pk
             visitor = Visitor.objects.create(token=token, username=f"guest-{number}", **fields)
+        signals.emit("visitor_registered", Visitor, visitor=visitor)
         return visitor, True
     except IntegrityError:
         return Visitor.objects.get(token=token), False
@@ -89,6 +91,7 @@ def open_room(
             with transaction.atomic():
                 room = Room.objects.create(visitor=visitor, source=source)
             room.visitor = visitor
+            signals.emit("room_opened", Room, room=room, visitor=visitor)
             return room, True
         except IntegrityError:
             # A concurrent request opened it first (one open room per visitor is a constraint).
@@ -150,6 +153,18 @@ def append_messages(
     )
     room.message_count += len(messages)
     room.last_message_at = last
+    if author_kind == Message.Author.VISITOR:
+        signals.emit(
+            "messages_received",
+            Room,
+            room=room,
+            visitor=room.visitor,
+            messages=messages,
+            posted_by=posted_by,
+        )
+    elif author_kind == Message.Author.AGENT:
+        for message in messages:
+            signals.emit("agent_replied", Room, room=room, message=message, agent=agent)
     return messages
 
 
@@ -162,7 +177,7 @@ def post_messages(
     """
     if not texts:
         raise ValueError("post_messages needs at least one message")
-    with transaction.atomic():
+    with transaction.atomic(), signals.collect():
         # The common case in one query: the visitor's open room, locked, with the visitor.
         room = (
             Room.objects.select_for_update(of=("self",))
@@ -187,7 +202,7 @@ def post_messages(
 
 def reply_as_agent(*, room: Room, agent: Any, text: str) -> Message:
     """Store a staff member's reply in ``room`` with the same ordering rules as the API."""
-    with transaction.atomic():
+    with transaction.atomic(), signals.collect():
         locked = Room.objects.select_for_update().select_related("visitor").get(pk=room.pk)
         (message,) = append_messages(
             locked, [text], author_kind=Message.Author.AGENT, agent=agent, posted_by=agent
@@ -208,4 +223,5 @@ def close_room(*, room: Room, closed_by: Any = None, comment: str = "") -> Room:
             locked.closed_by = closed_by
             locked.close_comment = comment
             locked.save(update_fields=["status", "closed_at", "closed_by", "close_comment"])
+            signals.emit("room_closed", Room, room=locked, closed_by=closed_by, comment=comment)
     return locked

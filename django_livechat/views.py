@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 from django_livechat import services
 from django_livechat.authentication import RocketChatTokenAuthentication
 from django_livechat.conf import app_settings
+from django_livechat.idempotency import idempotent, user_scope
 from django_livechat.models import AuthToken
 from django_livechat.permissions import posting_permissions
 from django_livechat.serializers import MessagesRequestSerializer, PostedMessageSerializer
@@ -71,6 +72,7 @@ class MessagesView(LivechatAPIView):
     def get_throttles(self) -> list[BaseThrottle]:
         return [UserRateThrottle(), VisitorRateThrottle()]
 
+    @idempotent(lambda request: user_scope(request.user))
     def post(self, request: Request) -> Response:
         serializer = MessagesRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

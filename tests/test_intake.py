@@ -202,9 +202,9 @@ def test_query_count_does_not_grow_with_messages(post_messages: Any, count: int)
 
 
 # Token 1, permissions 2, the open room with its visitor 1, the messages 1, the room's counters 1,
-# the visitor's last activity 1; + 2 for the savepoint the test's own transaction turns
-# ``atomic()`` into.
-EXPECTED_EXISTING = 7 + 2
+# the visitor's last activity 1, the active webhook endpoints 1 (one lookup per request, for
+# all its events); + 2 for the savepoint the test's own transaction turns ``atomic()`` into.
+EXPECTED_EXISTING = 8 + 2
 # + the visitor lookup 1, guest number and visitor insert 2, the room insert 1, each insert
 # in a savepoint (2 + 2).
 EXPECTED_NEW = EXPECTED_EXISTING + 1 + 2 + 1 + 4
