@@ -77,7 +77,9 @@ def error_body(message: str, error_type: str | None = None) -> dict[str, Any]:
     """Rocket.Chat's error shape: ``{"success":false,"error":"<message> [<type>]","errorType"}``."""
     if error_type is None:
         return {"success": False, "error": message}
-    return {"success": False, "error": f"{message} [{error_type}]", "errorType": error_type}
+    # A Meteor.Error without a reason reads "[type]" (GET livechat/visitor/<unknown token>).
+    text = f"{message} [{error_type}]" if message else f"[{error_type}]"
+    return {"success": False, "error": text, "errorType": error_type}
 
 
 class LivechatError(exceptions.APIException):
@@ -219,8 +221,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         code = status.HTTP_405_METHOD_NOT_ALLOWED
         body = error_body(first_message(exc.detail), "error-method-not-allowed")
     elif isinstance(exc, exceptions.NotFound):
-        code, body = status.HTTP_404_NOT_FOUND, error_body(
-            _("API endpoint does not exist"), "error-not-found"
+        code, body = (
+            status.HTTP_404_NOT_FOUND,
+            error_body(_("API endpoint does not exist"), "error-not-found"),
         )
     elif isinstance(exc, exceptions.UnsupportedMediaType):
         code = status.HTTP_415_UNSUPPORTED_MEDIA_TYPE
@@ -232,8 +235,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         request = context.get("request")
         logger.error("Unhandled error in %s", context.get("view"), exc_info=exc)
         got_request_exception.send(sender=None, request=getattr(request, "_request", request))
-        code, body = status.HTTP_500_INTERNAL_SERVER_ERROR, error_body(
-            _("Internal server error"), "error-internal"
+        code, body = (
+            status.HTTP_500_INTERNAL_SERVER_ERROR,
+            error_body(_("Internal server error"), "error-internal"),
         )
     set_rollback()
     return Response(body, status=code, headers=headers)
