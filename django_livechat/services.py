@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, connections, router, transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -84,7 +84,9 @@ def open_room(
     room = None
     if not new_visitor:
         room = (
-            Room.objects.select_for_update().filter(visitor=visitor, status=Room.Status.OPEN).first()
+            Room.objects.select_for_update()
+            .filter(visitor=visitor, status=Room.Status.OPEN)
+            .first()
         )
     if room is None:
         try:
@@ -109,12 +111,15 @@ def _insert_messages(messages: list[Message]) -> None:
     connection = connections[using]
     fields = [f for f in Message._meta.concrete_fields if not f.primary_key]
     quote = connection.ops.quote_name
-    sql = "INSERT INTO {} ({}) VALUES ({})".format(
+    # Only quoted identifiers from the model's metadata go into the SQL; values are parameters.
+    sql = "INSERT INTO {} ({}) VALUES ({})".format(  # noqa: S608
         quote(Message._meta.db_table),
         ", ".join(quote(f.column) for f in fields),
         ", ".join(["%s"] * len(fields)),
     )
-    rows = [[f.get_db_prep_save(getattr(m, f.attname), connection) for f in fields] for m in messages]
+    rows = [
+        [f.get_db_prep_save(getattr(m, f.attname), connection) for f in fields] for m in messages
+    ]
     with connection.cursor() as cursor:
         cursor.executemany(sql, rows)
 
@@ -126,14 +131,19 @@ def append_messages(
     author_kind: str = Message.Author.VISITOR,
     agent: Any = None,
     posted_by: Any = None,
+    ids: Sequence[str] | None = None,
 ) -> list[Message]:
-    """Append ``texts`` to ``room`` (which the caller has locked) in order; update its counters."""
+    """Append ``texts`` to ``room`` (which the caller has locked) in order; update its counters.
+
+    ``ids``: the messages' public ids (Rocket.Chat's ``_id``), random when not given.
+    """
     if not room.is_open:
         raise RoomClosed(_("The conversation is closed."))
     start = now_ms()
     if room.last_message_at is not None and start <= room.last_message_at:
         start = room.last_message_at + ONE_MS
-    ids = random_ids(len(texts))
+    if ids is None:
+        ids = random_ids(len(texts))
     messages = [
         Message(
             public_id=ids[i],
@@ -225,3 +235,245 @@ def close_room(*, room: Room, closed_by: Any = None, comment: str = "") -> Room:
             locked.save(update_fields=["status", "closed_at", "closed_by", "close_comment"])
             signals.emit("room_closed", Room, room=locked, closed_by=closed_by, comment=comment)
     return locked
+
+
+# ---------------------------------------------------------------------------------------------
+# The visitor side (Rocket.Chat's widget routes): everything is looked up by the visitor token,
+# and a visitor only ever reaches their own rooms and messages.
+# ---------------------------------------------------------------------------------------------
+
+
+class VisitorNotFound(Exception):
+    """No visitor has this token."""
+
+
+class RoomNotFound(Exception):
+    """The visitor has no room with this id (or no open one, where one is needed)."""
+
+
+class MessageNotFound(Exception):
+    """The room has no visible message with this id."""
+
+
+class MessageIdTaken(Exception):
+    """A client-chosen message id already names another message."""
+
+
+class NotAllowed(Exception):
+    """The visitor may not change this message (it is not theirs)."""
+
+
+@dataclass(frozen=True)
+class CustomField:
+    """One of Rocket.Chat's visitor ``customFields``; ``overwrite`` False keeps a stored value."""
+
+    key: str
+    value: str
+    overwrite: bool
+
+
+def update_visitor(
+    token: str,
+    *,
+    name: str | None = None,
+    email: str | None = None,
+    phone: str | None = None,
+    department: str | None = None,
+    custom_fields: Sequence[CustomField] = (),
+) -> tuple[Visitor, bool]:
+    """Register the visitor with ``token`` or update them; and whether they are new.
+
+    As Rocket.Chat's ``registerGuest``: empty or missing values leave the stored ones alone.
+    """
+    changes = {
+        field: value
+        for field, value in (
+            ("name", name),
+            ("email", email),
+            ("phone", phone),
+            ("department", department),
+        )
+        if value
+    }
+    with transaction.atomic():
+        visitor, created = register_visitor(token)
+        if not changes and not custom_fields:
+            return visitor, created
+        visitor = Visitor.objects.select_for_update().get(pk=visitor.pk)
+        for field, value in changes.items():
+            setattr(visitor, field, value)
+        data = dict(visitor.livechat_data or {})
+        for custom in custom_fields:
+            if custom.overwrite or custom.key not in data:
+                data[custom.key] = custom.value
+        visitor.livechat_data = data
+        visitor.save(update_fields=[*changes, "livechat_data", "updated_at"])
+    return visitor, created
+
+
+def get_visitor(token: str) -> Visitor:
+    visitor = Visitor.objects.filter(token=token).first()
+    if visitor is None:
+        raise VisitorNotFound(token)
+    return visitor
+
+
+def erase_visitor_by_token(token: str) -> Visitor:
+    """``DELETE livechat/visitor/<token>``: erase the visitor, their rooms and messages.
+
+    The erasure itself is :func:`django_livechat.moderation.erase_visitor` (the admin's).
+    The guest number is never handed out again. Returns the deleted visitor (``pk`` kept).
+    """
+    from django_livechat.moderation import erase_visitor
+
+    visitor = get_visitor(token)
+    pk = visitor.pk
+    try:
+        erase_visitor(visitor)
+    except Visitor.DoesNotExist as exc:  # erased by a concurrent request
+        raise VisitorNotFound(token) from exc
+    visitor.pk = pk
+    return visitor
+
+
+def _visitor_room(token: str, rid: str, *, lock: bool = False) -> Room:
+    """The room ``rid`` of the visitor with ``token`` (open or closed), with its visitor."""
+    rooms = Room.objects.select_related("visitor", "serving_agent", "closed_by")
+    if lock:
+        rooms = Room.objects.select_for_update(of=("self",)).select_related("visitor")
+    room = rooms.filter(rid=rid, visitor__token=token).first()
+    if room is None:
+        # Rocket.Chat checks the token first: tell an unknown token from a foreign room.
+        if not Visitor.objects.filter(token=token).exists():
+            raise VisitorNotFound(token)
+        raise RoomNotFound(rid)
+    return room
+
+
+def visitor_room(
+    token: str, rid: str | None = None, source: str = Room.Source.API
+) -> tuple[Room, bool]:
+    """``GET livechat/room``: the visitor's open room ``rid``, or without ``rid`` their open
+    room, opened now if they have none. Returns the room and whether it is new."""
+    if rid:
+        room = (
+            Room.objects.select_related("visitor", "serving_agent", "closed_by")
+            .filter(rid=rid, visitor__token=token, status=Room.Status.OPEN)
+            .first()
+        )
+        if room is None:
+            get_visitor(token)
+            raise RoomNotFound(rid)
+        return room, False
+    room = (
+        Room.objects.select_related("visitor", "serving_agent", "closed_by")
+        .filter(visitor__token=token, status=Room.Status.OPEN)
+        .first()
+    )
+    if room is not None:
+        return room, False
+    visitor = get_visitor(token)
+    if visitor.is_blocked:
+        raise VisitorBlocked(_("The visitor is blocked."))
+    with transaction.atomic():
+        return open_room(visitor, source)
+
+
+def close_room_by_visitor(token: str, rid: str, comment: str) -> Room:
+    """``POST livechat/room.close``: the visitor closes their own open room."""
+    room = _visitor_room(token, rid)
+    if not room.is_open:
+        raise RoomClosed(_("The conversation is closed."))
+    return close_room(room=room, closed_by=None, comment=comment)
+
+
+def post_visitor_message(
+    token: str, rid: str, text: str, message_id: str | None = None
+) -> tuple[Message, bool]:
+    """``POST livechat/message``: append one visitor message; and whether it was stored now.
+
+    A ``message_id`` already stored for this visitor's message in this room returns that
+    message and stores nothing (safe retries); one naming any other message is
+    :class:`MessageIdTaken`.
+    """
+    with transaction.atomic():
+        room = _visitor_room(token, rid, lock=True)
+        if message_id:
+            existing = Message.objects.filter(public_id=message_id).select_related("agent").first()
+            if existing is not None:
+                if (
+                    existing.room_id == room.pk
+                    and existing.author_kind == Message.Author.VISITOR
+                    and existing.hidden_at is None
+                ):
+                    existing.room = room
+                    return existing, False
+                raise MessageIdTaken(message_id)
+        if room.visitor.is_blocked:
+            raise VisitorBlocked(_("The visitor is blocked."))
+        try:
+            with transaction.atomic():
+                (message,) = append_messages(room, [text], ids=[message_id] if message_id else None)
+        except IntegrityError as exc:  # the id was taken concurrently, in another room
+            raise MessageIdTaken(message_id or "") from exc
+        Visitor.objects.filter(pk=room.visitor_id).update(last_activity_at=message.ts)
+    return message, True
+
+
+def get_visitor_message(token: str, rid: str, message_id: str) -> Message:
+    """A visible message of the visitor's room ``rid`` (any author)."""
+    room = _visitor_room(token, rid)
+    message = (
+        Message.objects.select_related("agent")
+        .filter(room=room, public_id=message_id, hidden_at__isnull=True)
+        .first()
+    )
+    if message is None:
+        raise MessageNotFound(message_id)
+    message.room = room
+    return message
+
+
+def _own_message_for_change(token: str, rid: str, message_id: str) -> tuple[Room, Message]:
+    room = _visitor_room(token, rid, lock=True)
+    message = (
+        Message.objects.select_for_update()
+        .filter(room=room, public_id=message_id, hidden_at__isnull=True)
+        .first()
+    )
+    if message is None:
+        raise MessageNotFound(message_id)
+    if message.author_kind != Message.Author.VISITOR:
+        raise NotAllowed(message_id)
+    if not room.is_open:
+        raise RoomClosed(_("The conversation is closed."))
+    message.room = room
+    return room, message
+
+
+def edit_visitor_message(token: str, rid: str, message_id: str, text: str) -> Message:
+    """``PUT livechat/message/<_id>``: the visitor edits one of their own messages."""
+    with transaction.atomic():
+        _room, message = _own_message_for_change(token, rid, message_id)
+        message.msg = text
+        message.edited_at = now_ms()
+        message.save(update_fields=["msg", "edited_at"])
+    return message
+
+
+def delete_visitor_message(token: str, rid: str, message_id: str) -> Message:
+    """``DELETE livechat/message/<_id>``: the visitor deletes one of their own messages."""
+    with transaction.atomic():
+        room, message = _own_message_for_change(token, rid, message_id)
+        message.delete()
+        Room.objects.filter(pk=room.pk, message_count__gt=0).update(
+            message_count=F("message_count") - 1
+        )
+    return message
+
+
+def visitor_history(token: str, rid: str) -> tuple[Room, QuerySet[Message]]:
+    """``GET livechat/messages.history/<rid>``: the room and its messages visible to visitors."""
+    room = _visitor_room(token, rid)
+    messages = Message.objects.select_related("agent").filter(room=room, hidden_at__isnull=True)
+    return room, messages
