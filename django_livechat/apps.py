@@ -1,4 +1,4 @@
-from django.apps import AppConfig
+from django.apps import AppConfig, apps
 from django.utils.translation import gettext_lazy as _
 
 
@@ -9,3 +9,7 @@ class LivechatConfig(AppConfig):
 
     def ready(self) -> None:
         from django_livechat import checks  # noqa: F401  (registers the system checks)
+
+        if apps.is_installed("django.contrib.admin"):
+            # The webhook admin lives in its own module (admin.py is the inbox's).
+            from django_livechat import webhooks_admin  # noqa: F401

@@ -1,5 +1,6 @@
 """Minimal settings for the test suite. ``DATABASE_URL`` selects PostgreSQL; SQLite otherwise."""
 
+import importlib.util
 import os
 
 import dj_database_url
@@ -63,3 +64,12 @@ else:
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast tests only
 STATIC_URL = "/static/"
 DJANGO_LIVECHAT: dict[str, object] = {}
+
+# Django's Tasks framework (webhooks): django.tasks on Django 6, the django-tasks backport on 5.2.
+# "default" runs tasks at once; "database" is django-tasks-db's backend (tests run its worker).
+_TASKS_MODULE = "django.tasks" if importlib.util.find_spec("django.tasks") else "django_tasks"
+INSTALLED_APPS.append("django_tasks_db")
+TASKS = {
+    "default": {"BACKEND": f"{_TASKS_MODULE}.backends.immediate.ImmediateBackend"},
+    "database": {"BACKEND": "django_tasks_db.DatabaseBackend"},
+}
