@@ -19,6 +19,7 @@ from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from django_livechat import signals
 from django_livechat.models import Message, Room, Visitor
 from django_livechat.wire import format_ts
 
@@ -58,6 +59,7 @@ def hide_message(message: Message, *, by: Any, reason: str) -> Message:
         locked.save(update_fields=["hidden_at", "hidden_by", "hidden_reason"])
         text = _("Hid the message. Reason: %(reason)s") % {"reason": reason}
         log_action(by, locked, CHANGE, text)
+        signals.emit("message_hidden", Message, message=locked, hidden_by=by, reason=reason)
     return locked
 
 

@@ -119,11 +119,30 @@ def _record(events: list[Event]) -> None:
     transaction.on_commit(lambda: _after_commit(events, delivery_ids), robust=True)
 
 
+def _with_primary_keys(event: Event) -> None:
+    """Messages are inserted in one statement that returns no ids: give receivers saved rows."""
+    from django_livechat.models import Message
+
+    messages = event.kwargs.get("messages")
+    if event.name == "messages_received" and messages and messages[0].pk is None:
+        by_id = Message.objects.in_bulk([m.public_id for m in messages], field_name="public_id")
+        event.kwargs["messages"] = [by_id.get(m.public_id, m) for m in messages]
+    message = event.kwargs.get("message")
+    if event.name == "agent_replied" and message is not None and message.pk is None:
+        event.kwargs["message"] = Message.objects.filter(public_id=message.public_id).first() or (
+            message
+        )
+
+
 def _after_commit(events: list[Event], delivery_ids: list[int]) -> None:
     from django_livechat import webhooks
 
     for event in events:
-        results = SIGNALS[event.name].send_robust(sender=event.sender, **event.kwargs)
+        signal = SIGNALS[event.name]
+        if not signal.has_listeners(event.sender):
+            continue
+        _with_primary_keys(event)
+        results = signal.send_robust(sender=event.sender, **event.kwargs)
         for receiver, result in results:
             if isinstance(result, Exception):
                 logger.error(
