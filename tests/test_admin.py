@@ -1,4 +1,4 @@
-"""The admin inbox: conversation list, transcript, replies, closing, exports, tokens, query counts."""
+"""The admin inbox: conversation list, transcript, replies, closing, exports, tokens, queries."""
 
 from __future__ import annotations
 
