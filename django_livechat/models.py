@@ -24,14 +24,24 @@ ID_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTWXYZabcdefghijkmnopqrstuvwxyz"
 ID_LENGTH = 17
 
 
+# Random bytes below 220 (4 x 55) map uniformly onto the alphabet; the others are dropped.
+_ID_USABLE = 4 * len(ID_ALPHABET)
+_ID_TABLE = bytes.maketrans(bytes(range(_ID_USABLE)), (ID_ALPHABET * 4).encode("ascii"))
+_ID_DROP = bytes(range(_ID_USABLE, 256))
+
+
 def random_ids(count: int) -> list[str]:
-    """``count`` Rocket.Chat-style public ids (17 characters, about 98 bits each)."""
-    raw = secrets.token_bytes(count * ID_LENGTH * 2)
-    size = len(ID_ALPHABET)
-    chars = [
-        ID_ALPHABET[int.from_bytes(raw[i : i + 2], "big") % size] for i in range(0, len(raw), 2)
-    ]
-    return ["".join(chars[i : i + ID_LENGTH]) for i in range(0, len(chars), ID_LENGTH)]
+    """``count`` Rocket.Chat-style public ids (17 characters, about 98 bits each).
+
+    Unbiased (rejection sampling) and fast: the bytes are mapped in C by ``bytes.translate``.
+    """
+    needed = count * ID_LENGTH
+    chars = b""
+    while len(chars) < needed:
+        raw = secrets.token_bytes((needed - len(chars)) * 5 // 4 + 16)
+        chars += raw.translate(_ID_TABLE, _ID_DROP)
+    text = chars[:needed].decode("ascii")
+    return [text[k : k + ID_LENGTH] for k in range(0, needed, ID_LENGTH)]
 
 
 def random_id() -> str:
