@@ -14,8 +14,9 @@ from typing import Any
 
 import django_filters
 from django import forms
-from django.db.models import Q, QuerySet
+from django.db.models import Q, QuerySet, TextField
 from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast
 from django.utils.translation import gettext as _
 
 from django_livechat.models import Message, Room
@@ -212,7 +213,8 @@ class RoomFilterSet(django_filters.FilterSet):
     ) -> QuerySet[Room]:
         for i, (key, wanted) in enumerate((value or {}).items()):
             alias = f"custom_field_{i}"
-            qs = qs.alias(**{alias: KeyTextTransform(key, "visitor__livechat_data")}).filter(
+            value_text = Cast(KeyTextTransform(key, "visitor__livechat_data"), TextField())
+            qs = qs.alias(**{alias: value_text}).filter(
                 **{alias: wanted}
             )
         return qs
