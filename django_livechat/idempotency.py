@@ -66,6 +66,7 @@ def request_key(request: Request) -> str | None:
     key = request.META.get(META_KEY)
     if key is None:
         return None
+    key = str(key)
     if not (0 < len(key) <= MAX_KEY_LENGTH) or not all(" " <= c <= "~" for c in key):
         raise LivechatError(
             _("The Idempotency-Key header must be 1 to %(max)d printable ASCII characters")

@@ -12,6 +12,7 @@ Without any Tasks framework installed, deliveries are attempted at once after co
 
 from __future__ import annotations
 
+import importlib
 import logging
 from typing import Any
 
@@ -20,19 +21,19 @@ from django_livechat.conf import app_settings
 
 logger = logging.getLogger("django_livechat")
 
-try:  # Django 6.x
-    from django.tasks import task as _task
-    from django.tasks import task_backends as _task_backends
-except ImportError:  # pragma: no cover - depends on the Django version
-    try:  # Django 5.2 with the django-tasks backport
-        from django_tasks import task as _task  # type: ignore[no-redef,import-not-found,unused-ignore]
-        from django_tasks import (  # type: ignore[no-redef,import-not-found,unused-ignore]
-            task_backends as _task_backends,
-        )
-    except ImportError:
-        _task = None
-        _task_backends = None
 
+def _tasks_framework() -> tuple[Any, Any]:
+    """``(task, task_backends)`` from ``django.tasks`` (Django 6) or ``django_tasks`` (5.2)."""
+    for module_name in ("django.tasks", "django_tasks"):
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            continue
+        return module.task, module.task_backends
+    return None, None  # pragma: no cover - depends on the installed packages
+
+
+_task, _task_backends = _tasks_framework()
 HAS_TASKS = _task is not None
 
 
@@ -46,7 +47,7 @@ def _deliver(delivery_id: int) -> None:
     ):
         backend = _task_backends[app_settings.WEBHOOK_TASK_BACKEND]
         if backend.supports_defer:
-            deliver_webhook.using(  # type: ignore[union-attr]
+            deliver_webhook.using(
                 backend=app_settings.WEBHOOK_TASK_BACKEND, run_after=delivery.next_attempt_at
             ).enqueue(delivery_id)
 

@@ -68,7 +68,7 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
     search_fields = ["name", "url"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[WebhookEndpoint]:
-        return (
+        queryset: QuerySet[WebhookEndpoint] = (
             super()
             .get_queryset(request)
             .annotate(
@@ -80,6 +80,7 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
                 ),
             )
         )
+        return queryset
 
     @admin.display(description=_("events"))
     def event_list(self, obj: WebhookEndpoint) -> str:
@@ -93,6 +94,22 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
     @admin.display(description=_("failed"), ordering="failed_count")
     def failed(self, obj: Any) -> int:
         return int(obj.failed_count)
+
+
+DELIVERY_FIELDS = (
+    "delivery_id",
+    "endpoint",
+    "event",
+    "status",
+    "attempts",
+    "created_at",
+    "last_attempt_at",
+    "next_attempt_at",
+    "delivered_at",
+    "last_status_code",
+    "last_response",
+    "payload_pretty",
+)
 
 
 @admin.register(WebhookDelivery)
@@ -115,21 +132,8 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     show_full_result_count = False
     actions = ["resend"]
-    fields = [
-        "delivery_id",
-        "endpoint",
-        "event",
-        "status",
-        "attempts",
-        "created_at",
-        "last_attempt_at",
-        "next_attempt_at",
-        "delivered_at",
-        "last_status_code",
-        "last_response",
-        "payload_pretty",
-    ]
-    readonly_fields = fields
+    fields = DELIVERY_FIELDS
+    readonly_fields = DELIVERY_FIELDS
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
