@@ -61,6 +61,13 @@ def visitor_scope(token: str) -> str:
     return "visitor:" + hashlib.sha256(str(token).encode("utf-8", "surrogatepass")).hexdigest()
 
 
+def request_visitor_scope(request: Request) -> str:
+    """:func:`visitor_scope` of the ``token`` in the request's body (visitor-token routes)."""
+    data = request.data
+    token = data.get("token") if isinstance(data, dict) else None
+    return visitor_scope("" if token is None else str(token))
+
+
 def request_key(request: Request) -> str | None:
     """The request's ``Idempotency-Key`` (None without the header); 400 if it is malformed."""
     key = request.META.get(META_KEY)
@@ -156,7 +163,7 @@ def idempotent(
     """Decorate a view's handler method (``post``) with :func:`run_idempotent`.
 
     ``scope(request)`` names whose keys these are, e.g. ``lambda r: user_scope(r.user)``, or
-    ``lambda r: visitor_scope(r.data.get("token", ""))`` for visitor routes.
+    :func:`request_visitor_scope` for visitor-token routes.
     """
 
     def decorator(method: Callable[..., Response]) -> Callable[..., Response]:

@@ -30,6 +30,7 @@ from rest_framework.throttling import BaseThrottle
 
 from django_livechat import services
 from django_livechat.conf import app_settings
+from django_livechat.idempotency import idempotent, request_visitor_scope
 from django_livechat.models import ID_LENGTH, Visitor
 from django_livechat.paging import page_bounds, parse_date, parse_sort
 from django_livechat.serializers import TOKEN_MAX_LENGTH
@@ -315,9 +316,11 @@ class MessageView(VisitorAPIView):
     """``POST livechat/message`` ``{"token", "rid", "msg", "_id"?}``.
 
     Posting an ``_id`` that this visitor already stored in this room returns that message and
-    stores nothing (our deliberate difference: Rocket.Chat answers 400).
+    stores nothing (our deliberate difference: Rocket.Chat answers 400). An ``Idempotency-Key``
+    header makes any retry safe, keyed by the visitor token (``idempotency``).
     """
 
+    @idempotent(request_visitor_scope)
     def post(self, request: Request) -> Response:
         body = validated(MESSAGE_REQUEST, request.data)
         with rocketchat_errors():

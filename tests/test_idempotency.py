@@ -18,7 +18,7 @@ from rest_framework.test import APIClient
 
 from django_livechat.idempotency import visitor_scope
 from django_livechat.models import AuthToken, IdempotencyKey, Message, Room, Visitor
-from tests.factories import AgentFactory
+from tests.factories import AgentFactory, RoomFactory, VisitorFactory
 
 URL = "/api/v1/livechat/messages"
 
@@ -250,3 +250,35 @@ def test_concurrent_requests_with_one_key_and_different_bodies() -> None:
         statuses = sorted(pool.map(send, range(THREADS)))
     assert statuses == [200] + [422] * (THREADS - 1)
     assert Message.objects.count() == 1
+
+
+VISITOR_MESSAGE_URL = "/api/v1/livechat/message"
+
+
+@pytest.mark.django_db
+def test_visitor_message_route_replays_per_visitor_token() -> None:
+    room = RoomFactory(visitor=VisitorFactory(token="visitor-a"))
+    other = RoomFactory(visitor=VisitorFactory(token="visitor-b"))
+    client = APIClient()
+
+    def send(token: str, rid: str, msg: str, key: str) -> Any:
+        return client.post(
+            VISITOR_MESSAGE_URL,
+            {"token": token, "rid": rid, "msg": msg},
+            format="json",
+            HTTP_IDEMPOTENCY_KEY=key,
+        )
+
+    first = send("visitor-a", room.rid, "hello", "k1")
+    assert first.status_code == 200, first.content
+    again = send("visitor-a", room.rid, "hello", "k1")
+    assert again.content == first.content and again["Idempotent-Replayed"] == "true"
+    assert send("visitor-a", room.rid, "changed", "k1").status_code == 422
+    # the same key for another visitor token is another key
+    assert send("visitor-b", other.rid, "hello", "k1").status_code == 200
+    assert Message.objects.filter(room=room).count() == 1
+    assert Message.objects.filter(room=other).count() == 1
+    assert set(IdempotencyKey.objects.values_list("scope", flat=True)) == {
+        visitor_scope("visitor-a"),
+        visitor_scope("visitor-b"),
+    }
