@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django import forms
@@ -41,6 +42,8 @@ from django.http import (
 )
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 from django.utils.translation import gettext, ngettext
@@ -75,6 +78,13 @@ def _page_number(value: Any) -> int | None:
     except (TypeError, ValueError):
         return None
     return number if number > 0 else None
+
+
+def _short_datetime(value: datetime | None) -> str:
+    """A compact local date and time for list columns (the site's time zone)."""
+    if value is None:
+        return ""
+    return date_format(timezone.localtime(value), "SHORT_DATETIME_FORMAT")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -125,17 +135,17 @@ class TranscriptEntry:
 
 @admin.register(Room)
 class RoomAdmin(admin.ModelAdmin):
+    show_facets = admin.ShowFacets.NEVER  # facet counts would scan big tables
     list_display = (
         "rid",
         "visitor_display",
         "status",
-        "message_count",
-        "last_message_at",
         "preview",
-        "opened_at",
+        "message_count",
+        "last_activity",
+        "opened",
         "serving_agent",
         "source",
-        "transcript_link",
     )
     list_filter = (
         "status",
@@ -148,7 +158,7 @@ class RoomAdmin(admin.ModelAdmin):
         "Visitor username, name or email; or an exact visitor token or conversation id (rid)."
     )
     list_select_related = ("visitor", "serving_agent")
-    sortable_by = ("rid", "status", "message_count", "last_message_at", "opened_at")
+    sortable_by = ("rid", "status", "message_count", "last_activity", "opened")  # indexed
     show_full_result_count = False
     list_per_page = 50
     raw_id_fields = ("serving_agent",)
@@ -234,10 +244,26 @@ class RoomAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("last message"))
     def preview(self, obj: Room) -> str:
+        """The last message's start (one subquery for the page), linking to the transcript."""
         text = getattr(obj, "last_message_preview", None)
         if text is None:
-            return gettext("(hidden)") if obj.message_count else ""
-        return Truncator(" ".join(text.split())).chars(PREVIEW_LENGTH)
+            text = gettext("(hidden)") if obj.message_count else gettext("(no messages)")
+        else:
+            text = Truncator(" ".join(text.split())).chars(PREVIEW_LENGTH)
+        return format_html(
+            '<a class="livechat-transcript-link livechat-preview" href="{}" title="{}">{}</a>',
+            self._url("transcript", obj.pk),
+            gettext("Read the transcript"),
+            text,
+        )
+
+    @admin.display(description=_("last activity"), ordering="last_message_at")
+    def last_activity(self, obj: Room) -> str:
+        return _short_datetime(obj.last_message_at)
+
+    @admin.display(description=_("opened"), ordering="opened_at")
+    def opened(self, obj: Room) -> str:
+        return _short_datetime(obj.opened_at)
 
     @admin.display(description=_("transcript"))
     def transcript_link(self, obj: Room) -> str:
@@ -248,6 +274,12 @@ class RoomAdmin(admin.ModelAdmin):
             self._url("transcript", obj.pk),
             gettext("Read"),
         )
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        extra_context = {"title": gettext("Conversations"), **(extra_context or {})}
+        return super().changelist_view(request, extra_context)
 
     # -- change page -----------------------------------------------------------------------------
 
@@ -508,6 +540,7 @@ class RoomAdmin(admin.ModelAdmin):
 
 @admin.register(Message)
 class MessageAdmin(admin.ModelAdmin):
+    show_facets = admin.ShowFacets.NEVER  # facet counts would scan big tables
     list_display = ("public_id", "room", "author_kind", "ts", "is_hidden_display", "short_text")
     list_select_related = ("room",)
     search_fields = ("public_id",)
@@ -583,6 +616,7 @@ class MessageAdmin(admin.ModelAdmin):
 
 @admin.register(Visitor)
 class VisitorAdmin(admin.ModelAdmin):
+    show_facets = admin.ShowFacets.NEVER  # facet counts would scan big tables
     list_display = (
         "username",
         "name",
