@@ -5,6 +5,7 @@ The database is SQLite (example_project/db.sqlite3) unless DATABASE_URL is set, 
 ``DATABASE_URL=postgres://livechat:livechat@127.0.0.1:5432/livechat``.
 """
 
+import importlib.util
 import os
 from pathlib import Path
 
@@ -26,8 +27,24 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "django_livechat",
+    "django_tasks_db",
     "demo",
 ]
+
+# The OpenAPI schema (/api/schema/) and its docs pages (/api/docs/, /api/redoc/) need the optional
+# extra: pip install "django-livechat-api[openapi]" (drf-spectacular, drf-spectacular-sidecar).
+# Without it the example runs as well, just without those pages.
+OPENAPI = all(
+    importlib.util.find_spec(name) for name in ("drf_spectacular", "drf_spectacular_sidecar")
+)
+if OPENAPI:
+    INSTALLED_APPS += ["drf_spectacular", "drf_spectacular_sidecar"]
+    SPECTACULAR_SETTINGS = {
+        # Swagger UI and Redoc served from this site (drf-spectacular-sidecar), not from a CDN.
+        "SWAGGER_UI_DIST": "SIDECAR",
+        "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+        "REDOC_DIST": "SIDECAR",
+    }
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -91,3 +108,9 @@ STATIC_URL = "static/"
 #   "MAX_MESSAGE_LENGTH": most characters in one message [5000]
 # Unknown keys are rejected by the app's system checks; see the README for the full list.
 DJANGO_LIVECHAT: dict[str, object] = {}
+
+# Webhooks (admin: Livechat > Webhook endpoints) are sent by Django's Tasks framework. The
+# database backend (package django-tasks-db) stores each task; a worker sends them:
+#   python example_project/manage.py db_worker
+# (Django 6 has django.tasks built in; on Django 5.2 the django-tasks backport provides it.)
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
