@@ -10,6 +10,10 @@ class LivechatConfig(AppConfig):
     def ready(self) -> None:
         from django_livechat import checks  # noqa: F401  (registers the system checks)
 
+        if apps.is_installed("drf_spectacular"):
+            # The OpenAPI documentation of the views (the optional extra "openapi").
+            from django_livechat import openapi  # noqa: F401
+
         if apps.is_installed("django.contrib.admin"):
             # The webhook admin lives in its own module (admin.py is the inbox's).
             from django_livechat import webhooks_admin  # noqa: F401
