@@ -16,7 +16,9 @@ from django_livechat.models import AuthToken, hash_token
 
 
 def _same(a: str, b: str) -> bool:
-    return hmac.compare_digest(a.encode("utf-8", "surrogatepass"), b.encode("utf-8", "surrogatepass"))
+    return hmac.compare_digest(
+        a.encode("utf-8", "surrogatepass"), b.encode("utf-8", "surrogatepass")
+    )
 
 
 class RocketChatTokenAuthentication(BaseAuthentication):

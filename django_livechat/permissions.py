@@ -16,9 +16,7 @@ class CanPostMessages(BasePermission):
 
     def has_permission(self, request: Request, view: Any) -> bool:
         user = request.user
-        return bool(
-            user and user.is_authenticated and user.has_perm("django_livechat.add_message")
-        )
+        return bool(user and user.is_authenticated and user.has_perm("django_livechat.add_message"))
 
 
 def posting_permissions() -> list[BasePermission]:

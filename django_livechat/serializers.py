@@ -50,7 +50,9 @@ class SchemaSerializer(serializers.Serializer):
         try:
             return self.schema.validate(data)
         except SchemaError as exc:
-            raise serializers.ValidationError({api_settings.NON_FIELD_ERRORS_KEY: [exc.message]}) from exc
+            raise serializers.ValidationError(
+                {api_settings.NON_FIELD_ERRORS_KEY: [exc.message]}
+            ) from exc
 
 
 class MessagesRequestSerializer(SchemaSerializer):

@@ -30,7 +30,9 @@ class AgentFactory(UserFactory):
     @factory.post_generation
     def grant(obj, create, extracted, **kwargs):  # noqa: N805
         obj.user_permissions.add(
-            Permission.objects.get(content_type__app_label="django_livechat", codename="add_message")
+            Permission.objects.get(
+                content_type__app_label="django_livechat", codename="add_message"
+            )
         )
 
 

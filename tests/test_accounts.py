@@ -16,7 +16,9 @@ pytestmark = pytest.mark.django_db
 @pytest.mark.parametrize("field", ["user", "username"])
 def test_login_with_username(field: str) -> None:
     agent = AgentFactory(username="bot")
-    response = APIClient().post("/api/v1/login", {field: "bot", "password": "secret-password"}, format="json")
+    response = APIClient().post(
+        "/api/v1/login", {field: "bot", "password": "secret-password"}, format="json"
+    )
     assert response.status_code == 200
     data = response.json()
     assert data["status"] == "success"
@@ -64,15 +66,21 @@ def test_login_refused(body: dict[str, Any]) -> None:
 
 def test_inactive_user_cannot_log_in() -> None:
     UserFactory(username="gone", is_active=False)
-    response = APIClient().post("/api/v1/login", {"user": "gone", "password": "secret-password"}, format="json")
+    response = APIClient().post(
+        "/api/v1/login", {"user": "gone", "password": "secret-password"}, format="json"
+    )
     assert response.status_code == 401
 
 
 def test_login_token_works_and_logout_revokes_it() -> None:
     agent = AgentFactory(username="bot")
     client = APIClient()
-    data = client.post("/api/v1/login", {"user": "bot", "password": "secret-password"}, format="json").json()
-    client.credentials(HTTP_X_AUTH_TOKEN=data["data"]["authToken"], HTTP_X_USER_ID=data["data"]["userId"])
+    data = client.post(
+        "/api/v1/login", {"user": "bot", "password": "secret-password"}, format="json"
+    ).json()
+    client.credentials(
+        HTTP_X_AUTH_TOKEN=data["data"]["authToken"], HTTP_X_USER_ID=data["data"]["userId"]
+    )
     body = {"visitor": {"token": "t"}, "messages": [{"msg": "hi"}]}
     assert client.post("/api/v1/livechat/messages", body, format="json").status_code == 200
     response = client.post("/api/v1/logout")

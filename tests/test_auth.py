@@ -66,13 +66,17 @@ def test_another_users_id(agent_token: str) -> None:
     assert_401(post({"X-Auth-Token": agent_token, "X-User-Id": str(other.pk)}))
 
 
-@pytest.mark.parametrize("user_id", ["abc", "1 OR 1=1", "-1", "1.0", "99999999999999999999999", "é", " "])
+@pytest.mark.parametrize(
+    "user_id", ["abc", "1 OR 1=1", "-1", "1.0", "99999999999999999999999", "é", " "]
+)
 def test_malformed_user_id_is_401_never_500(agent_token: str, user_id: str) -> None:
     assert_401(post({"X-Auth-Token": agent_token, "X-User-Id": user_id}))
 
 
 def test_expired_token(agent: Any) -> None:
-    _t, raw = AuthToken.objects.create_token(agent, expires_at=timezone.now() - timedelta(seconds=1))
+    _t, raw = AuthToken.objects.create_token(
+        agent, expires_at=timezone.now() - timedelta(seconds=1)
+    )
     assert_401(post({"X-Auth-Token": raw, "X-User-Id": str(agent.pk)}))
 
 
@@ -149,7 +153,9 @@ def test_permission_is_checked_before_validation() -> None:
 def test_permission_through_a_group() -> None:
     user = UserFactory()
     group = Group.objects.create(name="integrations")
-    group.permissions.add(Permission.objects.get(codename="add_message", content_type__app_label="django_livechat"))
+    group.permissions.add(
+        Permission.objects.get(codename="add_message", content_type__app_label="django_livechat")
+    )
     user.groups.add(group)
     _t, raw = AuthToken.objects.create_token(user)
     assert post({"X-Auth-Token": raw, "X-User-Id": str(user.pk)}).status_code == 200
@@ -161,7 +167,9 @@ def test_superuser_may_post() -> None:
     assert post({"X-Auth-Token": raw, "X-User-Id": str(user.pk)}).status_code == 200
 
 
-@override_settings(DJANGO_LIVECHAT={"PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"]})
+@override_settings(
+    DJANGO_LIVECHAT={"PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"]}
+)
 def test_permission_classes_are_a_setting() -> None:
     user = UserFactory()
     _t, raw = AuthToken.objects.create_token(user)

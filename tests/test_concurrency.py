@@ -64,7 +64,9 @@ def test_concurrent_first_posts_for_one_new_token() -> None:
         texts = [m["msg"] for m in data["messages"]]
         positions = [[m for m, _ in stored].index(t) for t in texts]
         assert positions == list(range(positions[0], positions[0] + 5))
-    assert {m["username"] for _, d in results for m in d["messages"]} == {Visitor.objects.get().username}
+    assert {m["username"] for _, d in results for m in d["messages"]} == {
+        Visitor.objects.get().username
+    }
 
 
 def test_concurrent_new_tokens_get_unique_guest_numbers() -> None:

@@ -52,8 +52,11 @@ def test_reply_shape_is_rocket_chats(post_messages: Any) -> None:
     username = Visitor.objects.get().username
     stored = list(Message.objects.order_by("ts"))
     assert data["messages"] == [
-        {"username": username, "msg": m.msg, "ts": m.ts.strftime("%Y-%m-%dT%H:%M:%S.")
-         + f"{m.ts.microsecond // 1000:03d}Z"}
+        {
+            "username": username,
+            "msg": m.msg,
+            "ts": m.ts.strftime("%Y-%m-%dT%H:%M:%S.") + f"{m.ts.microsecond // 1000:03d}Z",
+        }
         for m in stored
     ]
     assert all(TS.match(m["ts"]) for m in data["messages"])
@@ -70,7 +73,11 @@ def test_existing_visitor_and_open_room_are_reused(post_messages: Any) -> None:
     assert Visitor.objects.count() == 1
     room = Room.objects.get()
     assert room.message_count == 3
-    assert list(room.messages.order_by("ts").values_list("msg", flat=True)) == ["one", "two", "three"]
+    assert list(room.messages.order_by("ts").values_list("msg", flat=True)) == [
+        "one",
+        "two",
+        "three",
+    ]
     assert {m["username"] for m in response.json()["messages"]} == {Visitor.objects.get().username}
 
 
@@ -125,7 +132,10 @@ def test_public_ids_are_rocket_chat_style(post_messages: Any) -> None:
     post_messages(body("ids", *["x"] * 20))
     ids = list(Message.objects.values_list("public_id", flat=True))
     assert len(set(ids)) == 20
-    assert all(re.fullmatch(r"[23456789ABCDEFGHJKLMNPQRSTWXYZabcdefghijkmnopqrstuvwxyz]{17}", i) for i in ids)
+    assert all(
+        re.fullmatch(r"[23456789ABCDEFGHJKLMNPQRSTWXYZabcdefghijkmnopqrstuvwxyz]{17}", i)
+        for i in ids
+    )
 
 
 def test_a_failure_while_saving_rolls_back_the_whole_request(post_messages: Any, api: Any) -> None:
@@ -144,7 +154,11 @@ def test_a_failure_while_saving_rolls_back_the_whole_request(post_messages: Any,
         "error": "Internal server error [error-internal]",
         "errorType": "error-internal",
     }
-    assert (Visitor.objects.count(), Room.objects.get().message_count, Message.objects.count()) == before
+    assert (
+        Visitor.objects.count(),
+        Room.objects.get().message_count,
+        Message.objects.count(),
+    ) == before
     assert not Message.objects.filter(msg__startswith="lost").exists()
 
 

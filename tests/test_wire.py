@@ -50,10 +50,16 @@ def test_js_number_to_string(value: float, text: str) -> None:
 def test_format_ts_has_three_fraction_digits_and_z() -> None:
     from datetime import UTC, datetime, timedelta, timezone
 
-    assert format_ts(datetime(2023, 10, 31, 8, 41, 29, 724000, tzinfo=UTC)) == "2023-10-31T08:41:29.724Z"
+    assert (
+        format_ts(datetime(2023, 10, 31, 8, 41, 29, 724000, tzinfo=UTC))
+        == "2023-10-31T08:41:29.724Z"
+    )
     assert format_ts(datetime(2023, 10, 31, 8, 41, 29, tzinfo=UTC)) == "2023-10-31T08:41:29.000Z"
     plus_two = timezone(timedelta(hours=2))
-    assert format_ts(datetime(2023, 10, 31, 10, 0, 0, 5000, tzinfo=plus_two)) == "2023-10-31T08:00:00.005Z"
+    assert (
+        format_ts(datetime(2023, 10, 31, 10, 0, 0, 5000, tzinfo=plus_two))
+        == "2023-10-31T08:00:00.005Z"
+    )
 
 
 def test_no_trailing_slash_and_no_redirect(api: APIClient) -> None:
@@ -100,7 +106,9 @@ def test_oversized_body_is_413_and_writes_nothing(api: APIClient) -> None:
 def test_unexpected_error_is_500_without_traceback(api: APIClient) -> None:
     api.raise_request_exception = False
     body = {"visitor": {"token": "t"}, "messages": [{"msg": "a"}]}
-    with mock.patch("django_livechat.services.append_messages", side_effect=KeyError("secret-detail")):
+    with mock.patch(
+        "django_livechat.services.append_messages", side_effect=KeyError("secret-detail")
+    ):
         response = api.post("/api/v1/livechat/messages", body, format="json")
     assert response.status_code == 500
     assert response["Content-Type"] == "application/json"
