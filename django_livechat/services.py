@@ -407,11 +407,16 @@ def visitor_room(
 
 
 def close_room_by_visitor(token: str, rid: str, comment: str) -> Room:
-    """``POST livechat/room.close``: the visitor closes their own open room."""
-    room = _visitor_room(token, rid)
-    if not room.is_open:
-        raise RoomClosed(_("The conversation is closed."))
-    return close_room(room=room, closed_by=None, comment=comment)
+    """``POST livechat/room.close``: the visitor closes their own open room.
+
+    The room is locked before its status is read: of two concurrent closes one succeeds and
+    the other gets :class:`RoomClosed` (found by the soak test in tests/reliability).
+    """
+    with transaction.atomic():
+        room = _visitor_room(token, rid, lock=True)
+        if not room.is_open:
+            raise RoomClosed(_("The conversation is closed."))
+        return close_room(room=room, closed_by=None, comment=comment)
 
 
 def post_visitor_message(

@@ -1,0 +1,1 @@
+"""Benchmarks of django_livechat against a straightforward DRF view and the database floor."""
