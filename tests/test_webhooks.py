@@ -592,3 +592,20 @@ def test_event_choices_match_the_signals() -> None:
     from django_livechat.signals import SIGNALS
 
     assert set(WebhookEvent.values) == set(SIGNALS) == set(webhooks.PAYLOAD_TYPES)
+
+
+@pytest.mark.parametrize(
+    ("value", "errors"),
+    [
+        ({"WEBHOOK_TIMEOUT": 0.5, "WEBHOOK_RETRY_DELAY": 2, "WEBHOOK_MAX_ATTEMPTS": 3}, []),
+        ({"IDEMPOTENCY_KEY_LIFETIME": 3600, "WEBHOOK_TASK_BACKEND": "database"}, []),
+        ({"WEBHOOK_MAX_ATTEMPTS": 0}, ["django_livechat.E003"]),
+        ({"WEBHOOK_TIMEOUT": "10"}, ["django_livechat.E003"]),
+        ({"IDEMPOTENCY_KEY_LIFETIME": None}, ["django_livechat.E003"]),
+    ],
+)
+def test_settings_are_checked(settings: Any, value: dict[str, Any], errors: list[str]) -> None:
+    from django_livechat.checks import check_settings
+
+    settings.DJANGO_LIVECHAT = value
+    assert [m.id for m in check_settings()] == errors
