@@ -31,21 +31,26 @@ def new_secret() -> str:
 
 
 class WebhookEndpointForm(forms.ModelForm):
-    url = forms.URLField(label=_("URL"), max_length=500, assume_scheme="https")
+    url = forms.URLField(
+        label=_("URL"),
+        max_length=500,
+        assume_scheme="https",
+        widget=forms.URLInput(attrs={"class": "vTextField", "style": "width: 40em"}),
+    )
     events = forms.MultipleChoiceField(
-        label=_("events"),
+        label=_("Events"),
         choices=WebhookEvent.choices,
         widget=forms.CheckboxSelectMultiple,
         required=False,
         help_text=_("The events sent to this endpoint."),
     )
     secret = forms.CharField(
-        label=_("secret"),
+        label=_("Secret"),
         max_length=255,
         initial=new_secret,
         help_text=_(
-            "Shared secret of the X-Livechat-Signature header (HMAC-SHA256 over "
-            "'<timestamp>.<body>'). Give the same value to the receiver."
+            "Shared secret of the X-Livechat-Signature header (HMAC-SHA256 over the timestamp, "
+            "a dot and the body). Give the same value to the receiver."
         ),
     )
 
@@ -115,7 +120,7 @@ DELIVERY_FIELDS = (
 @admin.register(WebhookDelivery)
 class WebhookDeliveryAdmin(admin.ModelAdmin):
     list_display = [
-        "delivery_id",
+        "short_id",
         "event",
         "endpoint",
         "status",
@@ -124,11 +129,11 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
         "last_response_preview",
         "created_at",
         "next_attempt_at",
-        "delivered_at",
     ]
     list_filter = ["status", "event", "endpoint"]
     list_select_related = ["endpoint"]
     search_fields = ["=delivery_id"]
+    list_display_links = ["short_id"]
     date_hierarchy = "created_at"
     show_full_result_count = False
     actions = ["resend"]
@@ -137,6 +142,11 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    @admin.display(description=_("delivery id"), ordering="delivery_id")
+    def short_id(self, obj: WebhookDelivery) -> str:
+        """The start of the id (the whole id is on the detail page and searchable)."""
+        return str(obj.delivery_id)[:8]
 
     @admin.display(description=_("last response"))
     def last_response_preview(self, obj: WebhookDelivery) -> str:

@@ -551,7 +551,7 @@ def test_admin_lists_deliveries_and_resends(
     changelist = reverse("admin:django_livechat_webhookdelivery_changelist")
     page = admin_client_logged.get(changelist)
     assert page.status_code == 200
-    assert str(delivery.delivery_id).encode() in page.content
+    assert str(delivery.delivery_id)[:8].encode() in page.content
     assert b"receiver is down" in page.content
     detail = admin_client_logged.get(
         reverse("admin:django_livechat_webhookdelivery_change", args=[delivery.pk])
