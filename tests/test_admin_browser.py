@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.db import connections
 from django.utils import timezone
 from playwright.sync_api import Page, expect, sync_playwright
 
@@ -58,6 +59,10 @@ def browser_page(live_server: Any, transactional_db: Any, monkeypatch: Any) -> I
         finally:
             context.close()
             browser.close()
+            # The test ran inside Playwright's greenlet, whose context has database connections
+            # of its own (Django keeps them per context): close them, or PostgreSQL refuses to
+            # drop the test database at the end ("being accessed by other users").
+            connections.close_all()
         assert dialogs == [], f"a script ran from message text: {dialogs}"
 
 
