@@ -3,7 +3,7 @@
 Include them at the site root: ``path("", include("django_livechat.urls"))``.
 """
 
-from django.urls import path, re_path
+from django.urls import re_path
 
 from django_livechat import list_views, views, visitor_views
 
@@ -16,11 +16,11 @@ urlpatterns = [
     re_path(r"^api/v1/logout/?$", views.LogoutView.as_view(), name="logout"),
     re_path(r"^api/v1/me/?$", views.MeView.as_view(), name="me"),
     re_path(r"^api/info/?$", views.InfoView.as_view(), name="info"),
-    # The visitor side: authenticated by the visitor token alone. Tokens in paths use <path:>
-    # so that an encoded "/" (and "+", "&", spaces) reach the view intact.
+    # The visitor side: authenticated by the visitor token alone. Path parameters take any
+    # character, so that an encoded "/" (and "+", "&", spaces, newlines) reach the view intact.
     re_path(r"^api/v1/livechat/visitor/?$", visitor_views.VisitorView.as_view(), name="visitor"),
-    path(
-        "api/v1/livechat/visitor/<path:token>",
+    re_path(
+        r"^api/v1/livechat/visitor/(?P<token>[\s\S]+)$",
         visitor_views.VisitorDetailView.as_view(),
         name="visitor-detail",
     ),
@@ -31,13 +31,13 @@ urlpatterns = [
         name="room-close",
     ),
     re_path(r"^api/v1/livechat/message/?$", visitor_views.MessageView.as_view(), name="message"),
-    path(
-        "api/v1/livechat/message/<path:message_id>",
+    re_path(
+        r"^api/v1/livechat/message/(?P<message_id>[\s\S]+)$",
         visitor_views.MessageDetailView.as_view(),
         name="message-detail",
     ),
-    path(
-        "api/v1/livechat/messages.history/<path:rid>",
+    re_path(
+        r"^api/v1/livechat/messages\.history/(?P<rid>[\s\S]+)$",
         visitor_views.MessagesHistoryView.as_view(),
         name="messages-history",
     ),
@@ -48,5 +48,6 @@ urlpatterns = [
         list_views.MessagesListView.as_view(),
         name="messages-list",
     ),
-    path("api/v1/livechat/<path:rest>", views.NotFoundView.as_view(), name="not-found"),
+    # Any other path under api/v1/livechat/ (newlines included): 404 in the API's error shape.
+    re_path(r"^api/v1/livechat/(?P<rest>[\s\S]*)$", views.NotFoundView.as_view(), name="not-found"),
 ]

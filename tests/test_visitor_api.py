@@ -600,3 +600,10 @@ def test_room_timestamps_keep_order_after_edit(client: APIClient) -> None:
     room = Room.objects.get(rid=rid)
     assert room.last_message_at is not None
     assert room.last_message_at - Message.objects.get(public_id=a["_id"]).ts >= timedelta(0)
+
+
+def test_newlines_in_paths_get_json_errors(client: APIClient) -> None:
+    visitor = client.get(f"{VISITOR_URL}/a%0Ab")
+    assert visitor.status_code == 400 and body(visitor)["errorType"] == "invalid-token"
+    unknown = client.get("/api/v1/livechat/no%0Asuch")
+    assert unknown.status_code == 404 and body(unknown)["errorType"] == "error-not-found"
