@@ -609,3 +609,31 @@ def test_settings_are_checked(settings: Any, value: dict[str, Any], errors: list
 
     settings.DJANGO_LIVECHAT = value
     assert [m.id for m in check_settings()] == errors
+
+
+@pytest.mark.django_db
+def test_a_reply_written_in_the_admin_inbox_reaches_the_receiver(
+    admin_client_logged: Any,
+    post_messages: Any,
+    endpoint: WebhookEndpoint,
+    receiver: Receiver,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    endpoint.events = ["messages_received", "agent_replied"]
+    endpoint.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        post_messages(body("sms:+15550100", "Where is my order?"))
+    room = Room.objects.get()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client_logged.post(
+            reverse("admin:django_livechat_room_reply", args=[room.pk]),
+            {"text": "It ships today."},
+        )
+    assert response.status_code == 302
+    assert receiver.events() == ["messages_received", "agent_replied"]
+    for request in receiver.requests:
+        assert_signed(request)
+    reply = receiver.payloads()[1]
+    assert reply["_id"] == room.rid
+    assert reply["visitor"]["token"] == "sms:+15550100"
+    assert [m["msg"] for m in reply["messages"]] == ["It ships today."]
