@@ -93,7 +93,7 @@ class TrueFalseField(forms.Field):
         if value in (None, ""):
             return None
         if value in ("true", "false"):
-            return value == "true"
+            return bool(value == "true")
         raise forms.ValidationError(
             _('The "%(name)s" query parameter must be "true" or "false".') % {"name": self.param}
         )

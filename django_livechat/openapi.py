@@ -963,7 +963,8 @@ def _document(view_class: type, methods: dict[str, Callable[[], Spec]]) -> None:
             )
             handler.schema = LivechatAutoSchema  # type: ignore[attr-defined]
             namespace[method] = extend_schema(**build())(handler)
-        return type(view_class.__name__, (self.target_class,), namespace)
+        base: type = self.target_class  # type: ignore[assignment]
+        return type(view_class.__name__, (base,), namespace)
 
     type(
         f"{view_class.__name__}Documentation",

@@ -64,14 +64,13 @@ class String(Schema):
     max_length: Limit = None
 
     def validate(self, value: Any) -> str:
-        if not isinstance(value, str):
-            value = self.coerce(value)
+        text: str = value if isinstance(value, str) else self.coerce(value)
         limit = _limit(self.max_length)
-        if limit is not None and len(value) > limit:
+        if limit is not None and len(text) > limit:
             raise SchemaError(_("must NOT have more than %(limit)d characters") % {"limit": limit})
-        if has_unstorable_characters(value):
+        if has_unstorable_characters(text):
             raise SchemaError(_("must NOT contain NUL characters or unpaired surrogates"))
-        return value
+        return text
 
     @staticmethod
     def coerce(value: Any) -> str:

@@ -158,13 +158,13 @@ HISTORY_QUERY = Object(
 HISTORY_SORT_FIELDS = {"ts": "ts"}
 
 
-def validated(schema: Schema, data: Any) -> dict[str, Any]:
-    """``data`` checked by an ajv-like ``schema``; the first failure is 400 ``invalid-params``."""
+def validated(schema: Schema, data: Any) -> Any:
+    """``data`` checked (and coerced) by an ajv-like ``schema``; the first failure is 400
+    ``invalid-params``."""
     try:
-        result: dict[str, Any] = schema.validate(data)
+        return schema.validate(data)
     except SchemaError as exc:
         raise LivechatError(exc.message, "invalid-params") from exc
-    return result
 
 
 def checked(pattern: Match, data: Any) -> dict[str, Any]:
