@@ -214,9 +214,7 @@ class RoomFilterSet(django_filters.FilterSet):
         for i, (key, wanted) in enumerate((value or {}).items()):
             alias = f"custom_field_{i}"
             value_text = Cast(KeyTextTransform(key, "visitor__livechat_data"), TextField())
-            qs = qs.alias(**{alias: value_text}).filter(
-                **{alias: wanted}
-            )
+            qs = qs.alias(**{alias: value_text}).filter(**{alias: wanted})
         return qs
 
     def filter_none(self, qs: QuerySet[Room], name: str, value: Any) -> QuerySet[Room]:
