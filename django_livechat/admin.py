@@ -685,9 +685,14 @@ class VisitorAdmin(admin.ModelAdmin):
     def has_moderate_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm(MODERATE_PERMISSION)
 
-    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
-        actions = super().get_actions(request)
-        actions.pop("delete_selected", None)  # erasure goes through its confirmation page
+    def get_actions(self, request: HttpRequest, action_location: Any = None) -> dict[str, Any]:
+        # ``action_location`` exists from Django 6.1 on; older versions call get_actions(request).
+        if action_location is None:
+            actions: dict[str, Any] = super().get_actions(request)
+        else:
+            actions = getattr(super(), "get_actions")(request, action_location=action_location)  # noqa: B009
+        # Django's bulk delete would list every message; erasure has its own counting page.
+        actions.pop("delete_selected", None)
         return actions
 
     @admin.display(description=_("conversations"), ordering=None)
