@@ -65,6 +65,10 @@ def client_ip(request: Request) -> str:
     return remote
 
 
+def _now() -> float:
+    return time.time()
+
+
 def _cache() -> BaseCache:
     return caches[app_settings.THROTTLE_CACHE]
 
@@ -74,7 +78,7 @@ class Window:
 
     def __init__(self, scope: str, ident: str, rate: tuple[int, int]) -> None:
         self.limit, self.duration = rate
-        now = time.time()
+        now = _now()
         start = int(now // self.duration) * self.duration
         self.remaining = start + self.duration - now
         digest = hashlib.sha256(ident.encode("utf-8", "surrogatepass")).hexdigest()[:32]
