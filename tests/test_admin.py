@@ -575,3 +575,26 @@ def test_token_with_expiry(superuser: Any) -> None:
     assert response.status_code == 200, response.content
     token = AuthToken.objects.get()
     assert token.expires_at is not None and token.expires_at.year == 2099
+
+
+def test_change_room_assigns_the_serving_agent(moderator: Any, viewer: Any) -> None:
+    room = post("tok", "hi").room
+    agent = staff("add_message", username="agent-x")
+    url = reverse("admin:django_livechat_room_change", args=[room.pk])
+    assert login(viewer).post(url, {"serving_agent": agent.pk}).status_code == 403
+    response = login(moderator).post(url, {"serving_agent": agent.pk})
+    assert response.status_code == 302
+    room.refresh_from_db()
+    assert room.serving_agent == agent
+    assert room.status == Room.Status.OPEN and room.message_count == 1  # read-only fields kept
+
+
+def test_change_visitor_corrects_contact_fields_only(moderator: Any, viewer: Any) -> None:
+    visitor = post("tok", "hi").visitor
+    url = reverse("admin:django_livechat_visitor_change", args=[visitor.pk])
+    data = {"name": "Ada", "email": "ada@example.com", "phone": "+1 555", "is_blocked": "on"}
+    assert login(viewer).post(url, data).status_code == 403
+    assert login(moderator).post(url, data).status_code == 302
+    visitor.refresh_from_db()
+    assert (visitor.name, visitor.email, visitor.phone) == ("Ada", "ada@example.com", "+1 555")
+    assert visitor.token == "tok" and not visitor.is_blocked  # blocking has its own logged action

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext as _
 
 from django_livechat import moderation
 from django_livechat.models import Visitor
@@ -23,7 +24,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, token: str, yes: bool, **options: Any) -> None:
         visitor = Visitor.objects.filter(token=token).first()
         if visitor is None:
-            raise CommandError("No visitor with this token.")
+            raise CommandError(_("No visitor with this token."))
         counts = moderation.erasure_counts(visitor)
         summary = (
             f"{visitor.username}: {counts.rooms} conversation(s), {counts.messages} message(s)"
@@ -31,7 +32,7 @@ class Command(BaseCommand):
         if not yes:
             answer = input(f"Erase {summary}? This cannot be undone. Type 'yes' to continue: ")
             if answer.strip().lower() != "yes":
-                raise CommandError("Cancelled: nothing was erased.")
+                raise CommandError(_("Cancelled: nothing was erased."))
         done = moderation.erase_visitor(visitor)
         self.stdout.write(
             f"Erased {visitor.username} with {done.rooms} conversation(s) "

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext as _
 
 from django_livechat import moderation
 from django_livechat.models import Visitor
@@ -26,7 +27,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, token: str, output: str | None, **options: Any) -> None:
         visitor = Visitor.objects.filter(token=token).first()
         if visitor is None:
-            raise CommandError("No visitor with this token.")
+            raise CommandError(_("No visitor with this token."))
         data = moderation.export_visitor_json(visitor)
         if output:
             Path(output).write_text(data + "\n", encoding="utf-8")
