@@ -24,6 +24,19 @@ from django_livechat.models import AuthToken
 from tests.factories import AgentFactory
 
 ROOT = Path(__file__).resolve().parents[2]
+# Figures the tests report; printed at the end of the run (pytest's terminal summary).
+FIGURES: list[str] = []
+
+
+def report(line: str) -> None:
+    FIGURES.append(line)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if FIGURES:
+        terminalreporter.section("reliability figures")
+        for line in FIGURES:
+            terminalreporter.write_line(line)
 
 
 def requires_postgres() -> None:

@@ -25,7 +25,7 @@ import pytest
 from django.db import connection
 
 from django_livechat.models import Message, Room, Visitor
-from tests.reliability.conftest import LiveServer, gunicorn_server
+from tests.reliability.conftest import LiveServer, gunicorn_server, report
 
 pytestmark = [pytest.mark.reliability, pytest.mark.live]
 
@@ -33,6 +33,8 @@ POSTERS = 24
 CLOSERS = 4
 DURATION = 15.0  # seconds of load
 SHARED_TOKENS = [f"soak-shared-{i}" for i in range(30)]
+BLOCKED_TOKENS = [f"soak-blocked-{i}" for i in range(3)]  # blocked by staff: 403, nothing stored
+TOO_LONG = "x" * 5001  # over MAX_MESSAGE_LENGTH: the whole request is rejected (400)
 
 
 @dataclass
@@ -56,12 +58,18 @@ def poster(server: LiveServer, number: int, deadline: float, figures: Figures) -
     request = 0
     while time.monotonic() < deadline:
         request += 1
-        if rng.random() < 0.25:
+        dice = rng.random()
+        if dice < 0.25:
             token = f"soak-new-{number}-{request}"
+        elif dice < 0.30:
+            token = rng.choice(BLOCKED_TOKENS)
         else:
             token = rng.choice(SHARED_TOKENS)
         texts = [f"p{number}-r{request}-m{i}" for i in range(rng.choice((1, 1, 2, 5, 20, 100)))]
-        body = json.dumps({"visitor": {"token": token}, "messages": [{"msg": t} for t in texts]})
+        messages = [{"msg": t} for t in texts]
+        if rng.random() < 0.03:
+            messages.append({"msg": TOO_LONG})
+        body = json.dumps({"visitor": {"token": token}, "messages": messages})
         try:
             conn.request("POST", "/api/v1/livechat/messages", body=body, headers=server.headers)
             response = conn.getresponse()
@@ -117,6 +125,16 @@ def test_soak(postgres: None) -> None:
                 ).status
                 == 200
             )
+        for token in BLOCKED_TOKENS:
+            assert (
+                server.request(
+                    "POST",
+                    "/api/v1/livechat/messages",
+                    {"visitor": {"token": token}, "messages": [{"msg": f"warm-{token}"}]},
+                ).status
+                == 200
+            )
+        Visitor.objects.filter(token__in=BLOCKED_TOKENS).update(is_blocked=True)
         deadline = time.monotonic() + DURATION
         threads = [
             threading.Thread(target=poster, args=(server, n, deadline, figures))
@@ -138,17 +156,23 @@ def test_soak(postgres: None) -> None:
     ok = [s for s in figures.sent if s.status == 200]
     failed = [s for s in figures.sent if s.status != 200]
     stored_messages = sum(len(s.texts) for s in ok)
-    print(
-        f"\nsoak: {len(figures.sent)} posts in {elapsed:.1f} s "
-        f"({len(figures.sent) / elapsed:.0f}/s), {stored_messages} messages acknowledged, "
-        f"posts by status {dict(statuses)}, closes by outcome {dict(figures.closes)}"
+    report(
+        f"soak: {len(figures.sent)} posts in {elapsed:.1f} s ({len(figures.sent) / elapsed:.0f}/s) "
+        f"by {POSTERS} clients on 4 workers x 2 threads, {stored_messages} messages "
+        f"acknowledged, {len({s.token for s in figures.sent})} visitors; posts by status "
+        f"{dict(statuses)}; room closes by outcome {dict(figures.closes)}"
     )
 
-    # No 5xx, no dropped connection, for posts and for closes.
-    assert set(statuses) == {"200"}, (statuses, server_log)
+    # No 5xx, no dropped connection, for posts and for closes; the failures are the planned
+    # ones: blocked visitors (403) and too-long messages (400).
+    assert set(statuses) <= {"200", "400", "403"}, (statuses, server_log)
+    for s in failed:
+        too_long = s.reply.get("errorType") == "invalid-params"
+        assert (s.status, too_long) in ((400, True), (403, False)), s.reply
+        assert s.status == 400 or s.token in BLOCKED_TOKENS
+    assert statuses["403"] > 0 and statuses["200"] > 100
     assert all(kind.startswith(("200", "400")) for kind in figures.closes), figures.closes
     assert figures.closes["200"] > 10, "the closers closed too few rooms to mean anything"
-    assert not failed
 
     # Every message of every 200 reply stored exactly once, in that visitor's room, in order.
     stored = {
@@ -161,6 +185,8 @@ def test_soak(postgres: None) -> None:
     assert max(counts.values()) == 1, "a message was stored twice"
     acknowledged = {text for s in ok for text in s.texts}
     assert set(stored) == acknowledged, "stored messages differ from the acknowledged ones"
+    assert not {text for s in failed for text in s.texts} & set(stored)
+    assert not Message.objects.filter(msg=TOO_LONG).exists()
     for s in ok:
         rows = [stored[text] for text in s.texts]
         assert {row[0] for row in rows} == {rows[0][0]}, "one request's messages in two rooms"
@@ -191,7 +217,14 @@ def test_soak(postgres: None) -> None:
     usernames = list(Visitor.objects.values_list("username", flat=True))
     assert len(usernames) == len(set(usernames))
     assert all(name.startswith("guest-") for name in usernames)
-    tokens_posted = {s.token for s in figures.sent}
-    assert set(Visitor.objects.values_list("token", flat=True)) == tokens_posted
+    # A visitor for every token of a stored request, none for a token only ever rejected.
+    tokens_stored = {s.token for s in ok} | set(BLOCKED_TOKENS) | set(SHARED_TOKENS[:10])
+    assert set(Visitor.objects.values_list("token", flat=True)) == tokens_stored
     # Each successful close closed a room of its own (a concurrent second close is a 400).
     assert Room.objects.filter(status=Room.Status.CLOSED).count() == figures.closes["200"]
+    report(
+        f"soak verified: {len(stored)} messages stored exactly once, 0 of the "
+        f"{sum(len(s.texts) for s in failed)} messages of failed requests stored, "
+        f"{Room.objects.count()} rooms, 0 visitors with two open rooms, "
+        f"{len(usernames)} unique guest numbers, ts strictly increasing in every room"
+    )
