@@ -637,3 +637,29 @@ def test_a_reply_written_in_the_admin_inbox_reaches_the_receiver(
     assert reply["_id"] == room.rid
     assert reply["visitor"]["token"] == "sms:+15550100"
     assert [m["msg"] for m in reply["messages"]] == ["It ships today."]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("count", [1, 50])
+def test_recording_deliveries_costs_one_insert_whatever_the_events(
+    post_messages: Any, receiver: Receiver, django_capture_on_commit_callbacks: Any, count: int
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    texts = [f"m{i}" for i in range(count)]
+    post_messages(body("warm", "x"))
+    with CaptureQueriesContext(connection) as without:
+        post_messages(body("new-1", *texts))
+    WebhookEndpoint.objects.create(url=receiver.url, secret=SECRET)
+    WebhookEndpoint.objects.create(url=receiver.url + "?2", secret=SECRET)
+    with (
+        django_capture_on_commit_callbacks(execute=False),
+        CaptureQueriesContext(connection) as with_endpoints,
+    ):
+        post_messages(body("new-2", *texts))
+    # three events (visitor, room, messages) for two endpoints: six rows in one INSERT
+    assert WebhookDelivery.objects.count() == 6
+    inserts = [q["sql"] for q in with_endpoints.captured_queries if "webhookdelivery" in q["sql"]]
+    assert len(inserts) == 1
+    assert len(with_endpoints) == len(without) + 1
