@@ -600,7 +600,8 @@ class MessageAdmin(admin.ModelAdmin):
     def get_fields(self, request: HttpRequest, obj: Message | None = None) -> Any:
         fields = list(super().get_fields(request, obj))
         if obj is not None and obj.is_hidden and not request.user.has_perm(MODERATE_PERMISSION):
-            fields.remove("msg")
+            # As in the transcript: only moderators see a hidden text and why it was hidden.
+            fields = [f for f in fields if f not in ("msg", "hidden_by", "hidden_reason")]
         return fields
 
     @admin.display(description=_("conversation"))
