@@ -29,6 +29,7 @@ from django.utils.translation import gettext as _
 
 from django_livechat import signals
 from django_livechat.models import GuestNumber, Message, Room, Visitor, random_ids
+from django_livechat.validation import has_unstorable_characters
 
 ONE_MS = timedelta(milliseconds=1)
 
@@ -338,8 +339,13 @@ def update_visitor(
     return visitor, created
 
 
+def _storable(*values: str) -> bool:
+    """Whether the database can even compare these (NUL or a lone surrogate: no row has them)."""
+    return not any(has_unstorable_characters(value) for value in values)
+
+
 def get_visitor(token: str) -> Visitor:
-    visitor = Visitor.objects.filter(token=token).first()
+    visitor = Visitor.objects.filter(token=token).first() if _storable(token) else None
     if visitor is None:
         raise VisitorNotFound(token)
     return visitor
@@ -368,11 +374,10 @@ def _visitor_room(token: str, rid: str, *, lock: bool = False) -> Room:
     rooms = Room.objects.select_related("visitor", "serving_agent", "closed_by")
     if lock:
         rooms = Room.objects.select_for_update(of=("self",)).select_related("visitor")
-    room = rooms.filter(rid=rid, visitor__token=token).first()
+    room = rooms.filter(rid=rid, visitor__token=token).first() if _storable(token, rid) else None
     if room is None:
         # Rocket.Chat checks the token first: tell an unknown token from a foreign room.
-        if not Visitor.objects.filter(token=token).exists():
-            raise VisitorNotFound(token)
+        get_visitor(token)
         raise RoomNotFound(rid)
     return room
 
@@ -387,6 +392,8 @@ def visitor_room(
             Room.objects.select_related("visitor", "serving_agent", "closed_by")
             .filter(rid=rid, visitor__token=token, status=Room.Status.OPEN)
             .first()
+            if _storable(token, rid)
+            else None
         )
         if room is None:
             get_visitor(token)
@@ -396,6 +403,8 @@ def visitor_room(
         Room.objects.select_related("visitor", "serving_agent", "closed_by")
         .filter(visitor__token=token, status=Room.Status.OPEN)
         .first()
+        if _storable(token)
+        else None
     )
     if room is not None:
         return room, False
@@ -459,6 +468,8 @@ def get_visitor_message(token: str, rid: str, message_id: str) -> Message:
         Message.objects.select_related("agent")
         .filter(room=room, public_id=message_id, hidden_at__isnull=True)
         .first()
+        if _storable(message_id)
+        else None
     )
     if message is None:
         raise MessageNotFound(message_id)
@@ -472,6 +483,8 @@ def _own_message_for_change(token: str, rid: str, message_id: str) -> tuple[Room
         Message.objects.select_for_update()
         .filter(room=room, public_id=message_id, hidden_at__isnull=True)
         .first()
+        if _storable(message_id)
+        else None
     )
     if message is None:
         raise MessageNotFound(message_id)

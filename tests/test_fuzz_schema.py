@@ -6,11 +6,14 @@ content type and matches the documented response schema, and a rejected request 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import schemathesis
 from django.core.handlers.wsgi import WSGIHandler
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from rest_framework.test import APIRequestFactory
 from schemathesis.checks import (
@@ -38,7 +41,18 @@ CHECKS = [not_a_server_error, content_type_conformance, response_schema_conforma
 
 
 @pytest.fixture
-def agent_headers(db: Any, settings: Any) -> dict[str, str]:
+def keep_connection() -> Iterator[None]:
+    """Like Django's test client: requests must not close the test's database connection
+    (``close_old_connections`` would, on PostgreSQL, and lose the test transaction)."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def agent_headers(db: Any, settings: Any, keep_connection: None) -> dict[str, str]:
     settings.DJANGO_LIVECHAT = {
         "THROTTLE_RATES": {"user": None, "visitor": None, "auth_failure": None}
     }

@@ -607,3 +607,17 @@ def test_newlines_in_paths_get_json_errors(client: APIClient) -> None:
     assert visitor.status_code == 400 and body(visitor)["errorType"] == "invalid-token"
     unknown = client.get("/api/v1/livechat/no%0Asuch")
     assert unknown.status_code == 404 and body(unknown)["errorType"] == "error-not-found"
+
+
+def test_nul_characters_in_paths_and_ids_are_plain_lookup_failures(client: APIClient) -> None:
+    """PostgreSQL cannot even compare text holding NUL: such ids simply match nothing."""
+    register(client, "nul")
+    rid = open_room(client, "nul")
+    assert body(client.get(f"{VISITOR_URL}/a%00b"))["errorType"] == "invalid-token"
+    assert body(client.delete(f"{VISITOR_URL}/a%00b"))["errorType"] == "invalid-token"
+    history = client.get("/api/v1/livechat/messages.history/r%00d", {"token": "nul"})
+    assert body(history) == {"success": False, "error": "invalid-room"}
+    message = client.get(f"{MESSAGE_URL}/m%00", {"token": "nul", "rid": rid})
+    assert body(message) == {"success": False, "error": "invalid-message"}
+    room = client.get(ROOM_URL, {"token": "nul", "rid": "r\x00"})
+    assert body(room) == {"success": False, "error": "invalid-room"}
