@@ -548,6 +548,7 @@ def _room_close() -> Spec:
 def _message_post() -> Spec:
     return {
         "operation_id": "post-api-v1-livechat-message",
+        "parameters": [IDEMPOTENCY_KEY],
         "summary": "The visitor sends a message",
         "description": (
             "With an _id this visitor already stored in this room, the stored message is "
