@@ -270,3 +270,16 @@ def test_example_project_serves_schema_and_docs() -> None:
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.strip() == "ok"
+
+
+def test_documented_response_examples_match_their_schemas(schema: dict[str, Any]) -> None:
+    import jsonschema
+
+    for path, method, operation in operations(schema):
+        for code, response in operation["responses"].items():
+            content = response["content"]["application/json"]
+            for name, example in content["examples"].items():
+                errors = list(
+                    jsonschema.Draft7Validator(content["schema"]).iter_errors(example["value"])
+                )
+                assert not errors, f"{method.upper()} {path} {code} {name}: {errors[0].message}"
