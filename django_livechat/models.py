@@ -6,7 +6,7 @@ import hashlib
 import secrets
 import uuid
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -15,9 +15,6 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from django_livechat.conf import app_settings
-
-if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
 
 # Rocket.Chat's Random.id() alphabet: 17 characters from it make a public id.
 ID_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTWXYZabcdefghijkmnopqrstuvwxyz"
@@ -238,7 +235,7 @@ def hash_token(raw: str) -> str:
 class AuthTokenManager(models.Manager["AuthToken"]):
     def create_token(
         self,
-        user: AbstractBaseUser,
+        user: Any,  # an instance of settings.AUTH_USER_MODEL
         name: str = "",
         expires_at: Any = None,
     ) -> tuple[AuthToken, str]:

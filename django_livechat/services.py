@@ -116,7 +116,7 @@ def _insert_messages(messages: list[Message]) -> None:
     # Only quoted identifiers from the model's metadata go into the SQL; values are parameters.
     sql = "INSERT INTO {} ({}) VALUES ({})".format(  # noqa: S608
         quote(Message._meta.db_table),
-        ", ".join(quote(f.column) for f in fields),
+        ", ".join(quote(str(f.column)) for f in fields),
         ", ".join(["%s"] * len(fields)),
     )
     rows: list[list[Any]] = [[None] * len(fields) for _m in messages]

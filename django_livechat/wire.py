@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,7 +18,7 @@ from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.parsers import BaseParser
-from rest_framework.renderers import JSONRenderer
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
@@ -133,7 +134,7 @@ class RocketChatJSONParser(BaseParser):
         self,
         stream: Any,
         media_type: str | None = None,
-        parser_context: dict[str, Any] | None = None,
+        parser_context: Mapping[str, Any] | None = None,
     ) -> Any:
         limit = app_settings.MAX_BODY_SIZE
         request = (parser_context or {}).get("request")
@@ -164,16 +165,17 @@ class RocketChatJSONRenderer(JSONRenderer):
 class FirstRendererNegotiation(BaseContentNegotiation):
     """Rocket.Chat answers JSON whatever ``Accept`` says; so do we (never 406)."""
 
-    def select_parser(self, request: Any, parsers: list[BaseParser]) -> BaseParser | None:
+    def select_parser(self, request: Any, parsers: Iterable[BaseParser]) -> BaseParser | None:
         for parser in parsers:
             if request.content_type.split(";")[0].strip().lower() == parser.media_type:
                 return parser
         return None
 
     def select_renderer(
-        self, request: Any, renderers: list[Any], format_suffix: str | None = None
-    ) -> tuple[Any, str]:
-        return renderers[0], renderers[0].media_type
+        self, request: Any, renderers: Iterable[BaseRenderer], format_suffix: str | None = None
+    ) -> tuple[BaseRenderer, str]:
+        first = next(iter(renderers))
+        return first, first.media_type
 
 
 def first_message(detail: Any) -> str:
@@ -188,10 +190,13 @@ def first_message(detail: Any) -> str:
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     """Turn any exception raised in this app's views into Rocket.Chat's error shape."""
     headers: dict[str, str] = {}
+    code: int
+    body: dict[str, Any]
     if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
         code, body = status.HTTP_401_UNAUTHORIZED, dict(UNAUTHORIZED_BODY)
-        if getattr(exc, "auth_header", None):
-            headers["WWW-Authenticate"] = str(exc.auth_header)  # type: ignore[attr-defined]
+        auth_header = getattr(exc, "auth_header", None)  # set by APIView.handle_exception
+        if auth_header:
+            headers["WWW-Authenticate"] = str(auth_header)
     elif isinstance(exc, LivechatError):
         code, body = exc.status_code, error_body(exc.message, exc.error_type)
     elif isinstance(exc, exceptions.PermissionDenied):
@@ -203,7 +208,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         code = status.HTTP_400_BAD_REQUEST
         body = error_body(first_message(exc.detail), "invalid-params")
     elif isinstance(exc, exceptions.Throttled):
-        wait = math.ceil(exc.wait or 1)
+        wait = math.ceil(getattr(exc, "wait", None) or 1)
         headers["Retry-After"] = str(wait)
         code = status.HTTP_429_TOO_MANY_REQUESTS
         body = error_body(
