@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import zoneinfo
 from datetime import timedelta
 from typing import Any
 
@@ -260,8 +261,9 @@ def test_transcript_shows_visitor_agent_and_system_messages_apart(
     assert html.index("hello from visitor") < html.index("hello from agent")
     assert html.index("hello from agent") < html.index("system notice")
     # Times in the site's time zone (Paris is UTC+1 or +2, shown as CET/CEST).
-    local = timezone.localtime(posted.messages[0].ts, timezone.get_fixed_timezone(0))
+    local = timezone.localtime(posted.messages[0].ts, zoneinfo.ZoneInfo("Europe/Paris"))
     assert local.strftime("%Y-%m-%d") in html
+    assert local.strftime("%H:%M") in html
     assert "CET" in html or "CEST" in html
 
 
