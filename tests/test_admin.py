@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from django_livechat import moderation, services
+from django_livechat.admin import TRANSCRIPT_PAGE_SIZE
 from django_livechat.models import AuthToken, Message, Room, Visitor, hash_token
 from tests.factories import UserFactory
 
@@ -281,7 +282,8 @@ def test_transcript_paginates_and_opens_on_the_last_page(superuser: Any) -> None
     last = client.get(transcript_url(room)).content.decode()
     assert "msg-0249" in last and "msg-0200" in last and "msg-0199" not in last
     first = client.get(transcript_url(room, p=1)).content.decode()
-    assert "msg-0000" in first and "msg-0099" in first and "msg-0100" not in first
+    size = TRANSCRIPT_PAGE_SIZE
+    assert "msg-0000" in first and f"msg-{size - 1:04d}" in first and f"msg-{size:04d}" not in first
     assert client.get(transcript_url(room, p="nonsense")).status_code == 200
     assert client.get(transcript_url(room, p=999)).status_code == 200  # clamps to the last page
 
