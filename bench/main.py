@@ -489,7 +489,9 @@ def machine() -> dict[str, Any]:
 
     pg_version = ""
     try:
-        with psycopg.connect(os.environ.get("BENCH_PG_URL", ""), connect_timeout=3) as conn:
+        url = urllib.parse.urlparse(os.environ.get("BENCH_PG_URL", ""))
+        admin_url = url._replace(path="/postgres").geturl()  # the bench database may not exist yet
+        with psycopg.connect(admin_url, connect_timeout=3) as conn:
             pg_version = conn.execute("SHOW server_version").fetchone()[0]
     except Exception:  # noqa: BLE001 - only a label
         pg_version = "unknown"

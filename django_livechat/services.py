@@ -133,7 +133,12 @@ def _insert_messages(messages: list[Message]) -> None:
             for row, value in zip(rows, values, strict=True):
                 row[column] = f.get_db_prep_save(value, connection)
     with connection.cursor() as cursor:
-        cursor.executemany(sql, rows)
+        if len(rows) == 1:
+            # One row: a plain execute (psycopg's executemany enters pipeline mode, which costs
+            # more than it saves for a single statement).
+            cursor.execute(sql, rows[0])
+        else:
+            cursor.executemany(sql, rows)
 
 
 def _copy_message(template: Message, **values: Any) -> Message:
