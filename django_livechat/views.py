@@ -84,7 +84,9 @@ class MessagesView(LivechatAPIView):
                 posted_by=request.user,
             )
         except services.VisitorBlocked as exc:
-            raise LivechatError(str(exc), "error-visitor-blocked", status.HTTP_403_FORBIDDEN) from exc
+            raise LivechatError(
+                str(exc), "error-visitor-blocked", status.HTTP_403_FORBIDDEN
+            ) from exc
         messages = PostedMessageSerializer(
             posted.messages, many=True, context={"username": posted.visitor.username}
         ).data
@@ -136,7 +138,12 @@ class LoginView(LivechatAPIView):
         if user is None or not user.is_active:
             AuthFailureGuard().record(request)
             return Response(
-                {"status": "error", "message": "Unauthorized", "success": False, "error": "Unauthorized"},
+                {
+                    "status": "error",
+                    "message": "Unauthorized",
+                    "success": False,
+                    "error": "Unauthorized",
+                },
                 status=status.HTTP_401_UNAUTHORIZED,
             )
         _token, raw = AuthToken.objects.create_token(user, name=_("login"))
