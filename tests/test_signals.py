@@ -9,7 +9,7 @@ import pytest
 from django.db import connection, transaction
 from rest_framework.test import APIClient
 
-from django_livechat import services, signals
+from django_livechat import moderation, services, signals
 from django_livechat.models import AuthToken, Message, Room
 from tests.factories import AgentFactory, RoomFactory, VisitorFactory
 
@@ -102,7 +102,6 @@ def test_agent_reply_close_and_hide(
 
 @pytest.mark.django_db
 def test_message_hidden_signal(received: Recorder, django_capture_on_commit_callbacks: Any) -> None:
-    moderation = pytest.importorskip("django_livechat.moderation")
     room = RoomFactory()
     services.append_messages(room, ["rude"])
     message = Message.objects.get()

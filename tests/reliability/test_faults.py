@@ -23,7 +23,7 @@ from django.db import connection
 from django_livechat.models import Message, Room
 from tests.reliability.conftest import LiveServer, Reply, gunicorn_server, report, wait_until
 
-pytestmark = [pytest.mark.reliability, pytest.mark.live]
+pytestmark = [pytest.mark.reliability, pytest.mark.live, pytest.mark.postgres]
 
 MESSAGES = "/api/v1/livechat/messages"
 ERROR_500 = {

@@ -27,7 +27,7 @@ from django.db import connection
 from django_livechat.models import Message, Room, Visitor
 from tests.reliability.conftest import LiveServer, gunicorn_server, report
 
-pytestmark = [pytest.mark.reliability, pytest.mark.live]
+pytestmark = [pytest.mark.reliability, pytest.mark.live, pytest.mark.postgres]
 
 POSTERS = 24
 CLOSERS = 4
