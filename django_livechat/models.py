@@ -227,6 +227,16 @@ class Message(models.Model):
         return self.hidden_at is not None
 
 
+def delete_in_batches(queryset: models.QuerySet[Any], batch_size: int = 1000) -> int:
+    """Delete the rows of ``queryset`` ``batch_size`` at a time (short locks); return the count."""
+    total = 0
+    while True:
+        ids = list(queryset.values_list("pk", flat=True)[:batch_size])
+        if not ids:
+            return total
+        total += queryset.model._default_manager.filter(pk__in=ids).delete()[0]
+
+
 def hash_token(raw: str) -> str:
     """SHA-256 hex digest of a raw token: what is stored and looked up."""
     return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()

@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 from django.contrib.admin.models import ADDITION, CHANGE, LogEntry
-from django.contrib.auth.models import Permission
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -21,35 +20,12 @@ from django.utils import timezone
 from django_livechat import moderation, services
 from django_livechat.admin import TRANSCRIPT_PAGE_SIZE
 from django_livechat.models import AuthToken, Message, Room, Visitor, hash_token
+from tests.admin_fixtures import login, post, staff
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
 XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>'
-
-
-def staff(*codenames: str, **fields: Any) -> Any:
-    user = UserFactory(is_staff=True, **fields)
-    user.user_permissions.add(
-        *Permission.objects.filter(
-            content_type__app_label="django_livechat", codename__in=codenames
-        )
-    )
-    return user
-
-
-def login(user: Any) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-def post(token: str, *texts: str) -> services.Posted:
-    """Post through the intake; reload the messages (the intake does not read their pks back)."""
-    posted = services.post_messages(token=token, texts=list(texts))
-    ids = [m.public_id for m in posted.messages]
-    posted.messages = list(Message.objects.filter(public_id__in=ids).order_by("ts"))
-    return posted
 
 
 def transcript_url(room: Room, **query: Any) -> str:

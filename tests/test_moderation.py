@@ -8,42 +8,16 @@ from unittest import mock
 
 import pytest
 from django.contrib.admin.models import CHANGE, DELETION, LogEntry
-from django.contrib.auth.models import Permission
 from django.core.management import CommandError, call_command
-from django.test import Client
 from django.urls import reverse
 
 from django_livechat import moderation, services
 from django_livechat.models import Message, Room, Visitor
-from tests.factories import UserFactory
+from tests.admin_fixtures import login, post, staff
 
 pytestmark = pytest.mark.django_db
 
 MESSAGES_URL = "/api/v1/livechat/messages"
-
-
-def staff(*codenames: str, **fields: Any) -> Any:
-    user = UserFactory(is_staff=True, **fields)
-    user.user_permissions.add(
-        *Permission.objects.filter(
-            content_type__app_label="django_livechat", codename__in=codenames
-        )
-    )
-    return user
-
-
-def login(user: Any) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-def post(token: str, *texts: str) -> services.Posted:
-    """Post through the intake; reload the messages (the intake does not read their pks back)."""
-    posted = services.post_messages(token=token, texts=list(texts))
-    ids = [m.public_id for m in posted.messages]
-    posted.messages = list(Message.objects.filter(public_id__in=ids).order_by("ts"))
-    return posted
 
 
 def hide_url(message: Message) -> str:

@@ -5,7 +5,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
-from django_livechat.models import IdempotencyKey
+from django_livechat.models import IdempotencyKey, delete_in_batches
 
 
 class Command(BaseCommand):
@@ -15,15 +15,6 @@ class Command(BaseCommand):
         parser.add_argument("--batch-size", type=int, default=1000)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        now = timezone.now()
-        total = 0
-        while True:
-            ids = list(
-                IdempotencyKey.objects.filter(expires_at__lte=now).values_list("pk", flat=True)[
-                    : options["batch_size"]
-                ]
-            )
-            if not ids:
-                break
-            total += IdempotencyKey.objects.filter(pk__in=ids).delete()[0]
+        expired = IdempotencyKey.objects.filter(expires_at__lte=timezone.now())
+        total = delete_in_batches(expired, options["batch_size"])
         self.stdout.write(f"Deleted {total} expired idempotency key(s).")
