@@ -11,6 +11,19 @@ from django_livechat import services
 from django_livechat.models import Message
 from tests.factories import UserFactory
 
+# What a moderator and a view-only staff member hold in the tests.
+MODERATOR_PERMS = (
+    "view_room",
+    "change_room",
+    "view_message",
+    "add_message",
+    "moderate_message",
+    "view_visitor",
+    "change_visitor",
+    "delete_visitor",
+)
+VIEWER_PERMS = ("view_room", "view_message", "view_visitor", "view_authtoken")
+
 
 def staff(*codenames: str, **fields: Any) -> Any:
     """A staff user holding the given ``django_livechat`` permissions."""

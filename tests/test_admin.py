@@ -20,7 +20,7 @@ from django.utils import timezone
 from django_livechat import moderation, services
 from django_livechat.admin import TRANSCRIPT_PAGE_SIZE
 from django_livechat.models import AuthToken, Message, Room, Visitor, hash_token
-from tests.admin_fixtures import login, post, staff
+from tests.admin_fixtures import MODERATOR_PERMS, VIEWER_PERMS, login, post, staff
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -48,22 +48,12 @@ def superuser() -> Any:
 
 @pytest.fixture
 def viewer() -> Any:
-    return staff("view_room", "view_message", "view_visitor", "view_authtoken", username="viewer")
+    return staff(*VIEWER_PERMS, username="viewer")
 
 
 @pytest.fixture
 def moderator() -> Any:
-    return staff(
-        "view_room",
-        "change_room",
-        "view_message",
-        "add_message",
-        "moderate_message",
-        "view_visitor",
-        "change_visitor",
-        "delete_visitor",
-        username="moderator",
-    )
+    return staff(*MODERATOR_PERMS, username="moderator")
 
 
 # ------------------------------------------------------------------------------------------------

@@ -22,21 +22,10 @@ from django.urls import reverse
 
 from django_livechat import moderation, services
 from django_livechat.models import AuthToken, Message, Room, Visitor
+from tests.admin_fixtures import MODERATOR_PERMS, VIEWER_PERMS
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
-
-MODERATOR_PERMS = (
-    "view_room",
-    "change_room",
-    "view_message",
-    "add_message",
-    "moderate_message",
-    "view_visitor",
-    "change_visitor",
-    "delete_visitor",
-)
-VIEWER_PERMS = ("view_room", "view_message", "view_visitor", "view_authtoken")
 
 
 def user_with(*codenames: str, **fields: Any) -> Any:

@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from django_livechat import moderation, services
 from django_livechat.models import Message, Room, Visitor
-from tests.admin_fixtures import login, post, staff
+from tests.admin_fixtures import MODERATOR_PERMS, login, post, staff
 
 pytestmark = pytest.mark.django_db
 
@@ -38,17 +38,7 @@ def visitor_url(visitor: Visitor, view: str) -> str:
 
 @pytest.fixture
 def moderator() -> Any:
-    return staff(
-        "view_room",
-        "change_room",
-        "view_message",
-        "add_message",
-        "moderate_message",
-        "view_visitor",
-        "change_visitor",
-        "delete_visitor",
-        username="moderator",
-    )
+    return staff(*MODERATOR_PERMS, username="moderator")
 
 
 @pytest.fixture
