@@ -36,18 +36,19 @@ from django.http import (
     HttpRequest,
     HttpResponse,
     HttpResponseBase,
-    HttpResponseNotAllowed,
     HttpResponseRedirect,
     StreamingHttpResponse,
 )
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
+from django.utils.decorators import method_decorator
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
 
 from django_livechat import moderation, services, transcripts
 from django_livechat.conf import app_settings
@@ -64,12 +65,6 @@ EXPORT_FORMATS: dict[str, tuple[str, Callable[..., Iterator[str]]]] = {
     "csv": ("text/csv; charset=utf-8", transcripts.iter_csv),
     "json": ("application/json", transcripts.iter_json),
 }
-
-
-def _post_only(request: HttpRequest) -> HttpResponse | None:
-    if request.method != "POST":
-        return HttpResponseNotAllowed(["POST"])
-    return None
 
 
 def _page_number(value: Any) -> int | None:
@@ -439,10 +434,9 @@ class RoomAdmin(admin.ModelAdmin):
             url += f"#{anchor}"
         return HttpResponseRedirect(url)
 
+    @method_decorator(require_POST)
     def reply_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         """POST: store an agent reply through ``services.reply_as_agent``."""
-        if (refused := _post_only(request)) is not None:
-            return refused
         room = self._room(request, object_id)
         if not request.user.has_perm(REPLY_PERMISSION):
             raise PermissionDenied
@@ -462,10 +456,9 @@ class RoomAdmin(admin.ModelAdmin):
         messages.success(request, gettext("Your reply was sent."))
         return self._back(room, anchor=f"m-{message.public_id}")
 
+    @method_decorator(require_POST)
     def close_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         """POST: close the conversation with a comment through ``services.close_room``."""
-        if (refused := _post_only(request)) is not None:
-            return refused
         room = self._room(request, object_id)
         if not request.user.has_perm(CLOSE_PERMISSION):
             raise PermissionDenied
@@ -495,10 +488,9 @@ class RoomAdmin(admin.ModelAdmin):
             raise Http404(gettext("No such message in this conversation."))
         return room, message
 
+    @method_decorator(require_POST)
     def hide_view(self, request: HttpRequest, object_id: str, message_id: int) -> HttpResponse:
         """POST: hide a message with a reason (``moderate_message``)."""
-        if (refused := _post_only(request)) is not None:
-            return refused
         room, message = self._moderated_message(request, object_id, message_id)
         form = HideForm(request.POST)
         if not form.is_valid():
@@ -513,10 +505,9 @@ class RoomAdmin(admin.ModelAdmin):
                 messages.success(request, gettext("The message is hidden."))
         return self._back(room, request.POST.get("p"), f"m-{message.public_id}")
 
+    @method_decorator(require_POST)
     def unhide_view(self, request: HttpRequest, object_id: str, message_id: int) -> HttpResponse:
         """POST: show a hidden message again (``moderate_message``)."""
-        if (refused := _post_only(request)) is not None:
-            return refused
         room, message = self._moderated_message(request, object_id, message_id)
         form = UnhideForm(request.POST)
         if form.is_valid():
@@ -802,9 +793,8 @@ class VisitorAdmin(admin.ModelAdmin):
         )
         return super().change_view(request, object_id, form_url, extra_context)
 
+    @method_decorator(require_POST)
     def _set_blocked(self, request: HttpRequest, object_id: str, blocked: bool) -> HttpResponse:
-        if (refused := _post_only(request)) is not None:
-            return refused
         visitor = self._visitor(request, object_id)
         if not self.has_moderate_permission(request):
             raise PermissionDenied
